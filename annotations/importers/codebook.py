@@ -1,0 +1,134 @@
+import json
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from ..services.errors import InputError, Problem
+from .text import cell_int, cell_str, decode_utf8, read_table
+
+LEVELS = {"", "nominal", "ordinal", "interval", "ratio"}
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+TEXT_FIELDS = (
+    "description", "definition", "when_to_use", "when_not_to_use", "example",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    name: str
+    parent: str  # "" for a top-level code; a name or a "parent/child" path
+    description: str = ""
+    definition: str = ""
+    when_to_use: str = ""
+    when_not_to_use: str = ""
+    example: str = ""
+    color: str = ""
+    key: str = ""
+    order: int | None = None
+    value: float | None = None
+    level: str = ""
+    line: int | None = None
+
+
+def parse_codebook_file(name: str, data: bytes) -> list[CodeRow]:
+    """Parse a codebook from CSV, or JSON (a list of code objects).
+
+    Checks everything that can be checked without the database: names,
+    colours, keys, levels, values, and that every parent is defined.
+    """
+    text = decode_utf8(data, name)
+    if PurePath(name).suffix.lower() == ".json":
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                [Problem(f"invalid JSON: {exc.msg}", name, exc.lineno)]
+            ) from None
+        if isinstance(loaded, dict):
+            loaded = loaded.get("codes")
+        if not isinstance(loaded, list) or not all(isinstance(r, dict) for r in loaded):
+            raise InputError([Problem("expected a list of code objects", name)])
+        raw_rows = list(enumerate(loaded, start=1))
+    else:
+        raw_rows = list(read_table(text, name))
+    problems: list[Problem] = []
+    rows: list[CodeRow] = []
+    for line, raw in raw_rows:
+        try:
+            rows.append(_row(raw, line))
+        except ValueError as exc:
+            problems.append(Problem(str(exc), name, line))
+    problems += _check_set(rows, name)
+    if not rows and not problems:
+        problems.append(Problem("no codes found", name))
+    if problems:
+        raise InputError(problems)
+    return rows
+
+
+def _row(raw: dict, line: int) -> CodeRow:
+    name = cell_str(raw, "name")
+    if not name:
+        raise ValueError("a code needs a name")
+    if "/" in name or len(name) > 100:
+        raise ValueError(f"invalid code name {name!r} (no '/', 100 characters at most)")
+    color = cell_str(raw, "color")
+    if color and not COLOR.match(color):
+        raise ValueError(f"colour must look like #1f77b4, got {color!r}")
+    key = cell_str(raw, "key")
+    if len(key) > 1:
+        raise ValueError(f"key must be one character, got {key!r}")
+    level = cell_str(raw, "level").lower()
+    if level not in LEVELS:
+        raise ValueError(f"level must be nominal, ordinal, interval or ratio, got {level!r}")
+    value_text = cell_str(raw, "value")
+    try:
+        value = float(value_text) if value_text else None
+    except ValueError:
+        raise ValueError(f"value must be a number, got {value_text!r}") from None
+    order = cell_int(raw, "order") if cell_str(raw, "order") else None
+    fields = {f: cell_str(raw, f) for f in TEXT_FIELDS}
+    if len(fields["description"]) > 300:
+        raise ValueError("description is longer than 300 characters")
+    return CodeRow(
+        name=name, parent=cell_str(raw, "parent"), color=color.lower(), key=key,
+        order=order, value=value, level=level, line=line, **fields,
+    )  # fmt: skip
+
+
+def code_path(row: CodeRow) -> str:
+    return f"{row.parent}/{row.name}" if row.parent else row.name
+
+
+def _check_set(rows: list[CodeRow], name: str) -> list[Problem]:
+    problems = []
+    paths: set[str] = set()
+    names_seen: set[str] = set()
+    keys: dict[str, str] = {}
+    for row in rows:
+        path = code_path(row)
+        if path in paths:
+            problems.append(Problem(f"code {path!r} is defined twice", name, row.line))
+        paths.add(path)
+        names_seen.add(row.name)
+        if row.key:
+            if row.key in keys:
+                problems.append(
+                    Problem(
+                        f"key {row.key!r} is used by {keys[row.key]!r} and {row.name!r}",
+                        name,
+                        row.line,
+                    )
+                )
+            keys[row.key] = row.name
+    for row in rows:
+        # A parent may be named by its path or, when unambiguous, by its name.
+        if row.parent and row.parent not in paths and row.parent not in names_seen:
+            problems.append(
+                Problem(
+                    f"parent {row.parent!r} of {row.name!r} is not defined in the file",
+                    name,
+                    row.line,
+                )
+            )
+    return problems

@@ -1,0 +1,364 @@
+"""The data model: projects, their codebooks, documents, coding and its history.
+
+Offsets everywhere are half-open ``[start, end)`` in Unicode code points of
+``Document.text`` (Python ``str`` indices).
+"""
+
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+
+def text_checksum(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    description = models.TextField(blank=True)
+    blind = models.BooleanField(
+        default=True, help_text="Coders never see other coders' segments."
+    )
+    reliability_share = models.FloatField(
+        null=True, blank=True, help_text="Share of documents double-coded."
+    )
+    reliability_coders = models.PositiveSmallIntegerField(default=2)
+    reliability_seed = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("project_detail", args=[self.slug])
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        PI = "pi", "Principal investigator"
+        CODER = "coder", "Coder"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=8, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"], name="membership_unique_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"
+
+
+class Document(models.Model):
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="documents"
+    )
+    external_id = models.CharField(max_length=255)
+    title = models.CharField(max_length=500)
+    source = models.CharField(max_length=255, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    published = models.DateField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    text = models.TextField()
+    length = models.PositiveIntegerField(help_text="Length in code points.")
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the text.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="document_unique_external_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(length__gte=0), name="document_length_nonnegative"
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "title"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.length = len(self.text)
+        self.checksum = text_checksum(self.text)
+        super().save(*args, **kwargs)
+
+
+class Code(models.Model):
+    class Level(models.TextChoices):
+        NONE = "", "Not a variable"
+        NOMINAL = "nominal", "Nominal"
+        ORDINAL = "ordinal", "Ordinal"
+        INTERVAL = "interval", "Interval"
+        RATIO = "ratio", "Ratio"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="codes")
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    definition = models.TextField(blank=True)
+    when_to_use = models.TextField(blank=True)
+    when_not_to_use = models.TextField(blank=True)
+    example = models.TextField(blank=True)
+    color = models.CharField(max_length=7, default="#ffe08a")
+    key = models.CharField(max_length=1, blank=True)
+    order = models.IntegerField(default=0)
+    retired = models.BooleanField(default=False)
+    value = models.FloatField(
+        null=True, blank=True, help_text="Numeric value when the parent is a variable."
+    )
+    level = models.CharField(
+        max_length=8,
+        choices=Level.choices,
+        blank=True,
+        default="",
+        help_text="Declares the children mutually exclusive values of a variable.",
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"],
+                condition=Q(parent__isnull=True),
+                name="code_unique_top_level_name",
+            ),
+            models.UniqueConstraint(
+                fields=["parent", "name"],
+                condition=Q(parent__isnull=False),
+                name="code_unique_sibling_name",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "key"],
+                condition=~Q(key="") & Q(retired=False),
+                name="code_unique_active_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(color__regex=r"^#[0-9a-fA-F]{6}$"), name="code_color_hex"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        TODO = "todo", "To do"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="assignments"
+    )
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.TODO
+    )
+    note = models.TextField(blank=True, help_text="The coder's note on the document.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["document_id", "coder_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "coder"], name="assignment_unique_coder"
+            )
+        ]
+        indexes = [models.Index(fields=["coder", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.document} -> {self.coder} ({self.status})"
+
+
+class Segment(models.Model):
+    """A coded span: one coder applied one code to ``text[start:end]``."""
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="segments"
+    )
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="segments"
+    )
+    code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="segments")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    quote = models.TextField()
+    memo = models.TextField(blank=True)
+    # Sent by the browser so a retried request never makes a duplicate.
+    client_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["start", "end", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__gte=0) & Q(end__gt=F("start")),
+                name="segment_span_valid",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["document", "coder"]),
+            models.Index(fields=["coder", "updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} [{self.start}, {self.end}) by {self.coder}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class AdjudicationState(models.Model):
+    """Where adjudication of one document stands."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "In progress"
+        ADJUDICATED = "adjudicated", "Adjudicated"
+        NEEDS_REVIEW = "needs_review", "Needs another look"
+
+    document = models.OneToOneField(
+        Document, on_delete=models.CASCADE, related_name="adjudication"
+    )
+    status = models.CharField(
+        max_length=14, choices=Status.choices, default=Status.OPEN
+    )
+    adjudicator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    override_reason = models.TextField(blank=True)
+    adjudicated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.document}: {self.status}"
+
+
+class ConsensusSegment(models.Model):
+    """An adjudicated segment: part of the consensus version of a document."""
+
+    class Decision(models.TextChoices):
+        AUTO = "auto", "Accepted automatically (all coders agree)"
+        ACCEPT = "accept", "Accepted one coder's segment"
+        ACCEPT_ALL = "accept_all", "Accepted several coders' segments"
+        ADJUST = "adjust", "Boundaries adjusted"
+        CHANGE_CODE = "change_code", "Code changed"
+        MANUAL = "manual", "Added by the adjudicator"
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="consensus_segments"
+    )
+    code = models.ForeignKey(
+        Code, on_delete=models.PROTECT, related_name="consensus_segments"
+    )
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    quote = models.TextField()
+    memo = models.TextField(blank=True)
+    decision = models.CharField(max_length=12, choices=Decision.choices)
+    note = models.TextField(blank=True, help_text="Why the adjudicator decided so.")
+    sources = models.ManyToManyField(
+        Segment, blank=True, related_name="consensus_uses"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="consensus_decisions",
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["start", "end", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__gte=0) & Q(end__gt=F("start")),
+                name="consensus_span_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"consensus {self.code} [{self.start}, {self.end})"
+
+
+class HistoryEvent(models.Model):
+    """One row per change: append-only, never updated or deleted by the app."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Changed"
+        DELETE = "delete", "Deleted"
+        RESTORE = "restore", "Restored"
+        MERGE = "merge", "Merged"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="history"
+    )
+    document = models.ForeignKey(
+        Document,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="history",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    entity = models.CharField(max_length=32)
+    entity_id = models.BigIntegerField()
+    action = models.CharField(max_length=12, choices=Action.choices)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    via = models.CharField(max_length=16, default="web")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "created_at"]),
+            models.Index(fields=["entity", "entity_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.action} {self.entity} {self.entity_id}"

@@ -1,0 +1,231 @@
+"""Coding: creating, changing and deleting segments; marking work done."""
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..models import Assignment, Code, Document, Segment
+from .errors import ConflictError
+from .history import history_record, segment_snapshot
+
+
+def span_validate(*, document: Document, start: int, end: int, quote: str) -> None:
+    """Check that ``[start, end)`` lies in the text and ``quote`` is what it covers.
+
+    The quote check catches any disagreement about the offset unit (UTF-16 in
+    the browser, code points here) before it corrupts the data.
+    """
+    if start < 0 or end > document.length:
+        raise ValidationError(
+            {"start": f"The span [{start}, {end}) lies outside the text "
+             f"(0 to {document.length} characters)."}
+        )  # fmt: skip
+    if end <= start:
+        raise ValidationError({"end": "The span is empty or reversed: end must be "
+                               "greater than start."})  # fmt: skip
+    actual = document.text[start:end]
+    if quote != actual:
+        raise ValidationError(
+            {"quote": f"The selected text does not match the article at "
+             f"[{start}, {end}): expected {actual[:80]!r}, got {quote[:80]!r}."}
+        )  # fmt: skip
+
+
+def code_validate_for(*, code: Code, document: Document) -> None:
+    if code.project_id != document.project_id:
+        raise ValidationError({"code": "That code belongs to another project."})
+    if code.retired:
+        raise ValidationError(
+            {"code": f"The code {code.name!r} is retired and can no longer be "
+             "applied; existing segments keep it."}
+        )  # fmt: skip
+
+
+def _open_assignment(*, document: Document, coder: AbstractBaseUser) -> Assignment:
+    assignment = Assignment.objects.filter(document=document, coder=coder).first()
+    if assignment is None:
+        raise ValidationError(
+            {"document": "This document is not assigned to this coder."}
+        )
+    if assignment.status == Assignment.Status.DONE:
+        raise ValidationError(
+            {"document": "This document is marked done: reopen it to change it."}
+        )
+    return assignment
+
+
+def _check_version(segment: Segment, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != segment.version:
+        raise ConflictError(
+            "This segment was changed elsewhere since you opened it.",
+            current=segment_snapshot(segment),
+        )
+
+
+@transaction.atomic
+def segment_create(
+    *,
+    document: Document,
+    coder: AbstractBaseUser,
+    code: Code,
+    start: int,
+    end: int,
+    quote: str,
+    memo: str = "",
+    client_id: uuid.UUID | None = None,
+    via: str = "web",
+) -> tuple[Segment, bool]:
+    """Create a segment; return it and whether it is new.
+
+    With a ``client_id`` the call is idempotent: a retry of the same request
+    returns the segment the first one made.
+    """
+    if client_id is not None:
+        existing = Segment.objects.filter(client_id=client_id).first()
+        if existing is not None:
+            if existing.coder_id != coder.pk or existing.document_id != document.pk:
+                raise ValidationError({"client_id": "This id is already in use."})
+            return existing, False
+    code_validate_for(code=code, document=document)
+    span_validate(document=document, start=start, end=end, quote=quote)
+    assignment = _open_assignment(document=document, coder=coder)
+
+    segment = Segment(
+        document=document, coder=coder, code=code, start=start, end=end,
+        quote=quote, memo=memo, client_id=client_id or uuid.uuid4(),
+    )  # fmt: skip
+    segment.full_clean(exclude=["client_id"])
+    try:
+        with transaction.atomic():
+            segment.save()
+    except IntegrityError:
+        # A concurrent retry with the same client_id won the race.
+        existing = Segment.objects.filter(client_id=segment.client_id).first()
+        if existing is None or existing.coder_id != coder.pk:
+            raise
+        return existing, False
+    if assignment.status == Assignment.Status.TODO:
+        assignment_set_status(
+            assignment=assignment, status=Assignment.Status.IN_PROGRESS,
+            actor=coder, via=via,
+        )  # fmt: skip
+    history_record(
+        project=document.project, document=document, user=coder,
+        entity="segment", entity_id=segment.pk, action="create",
+        after=segment_snapshot(segment), via=via,
+    )  # fmt: skip
+    return segment, True
+
+
+@transaction.atomic
+def segment_update(
+    *,
+    segment: Segment,
+    actor: AbstractBaseUser,
+    code: Code | None = None,
+    memo: str | None = None,
+    span: tuple[int, int, str] | None = None,
+    expected_version: int | None = None,
+    via: str = "web",
+) -> Segment:
+    """Change a segment's code, memo or span, refusing stale edits."""
+    segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    _check_version(segment, expected_version)
+    if segment.deleted_at is not None:
+        raise ValidationError({"segment": "This segment was deleted."})
+    document = segment.document
+    _open_assignment(document=document, coder=segment.coder)
+    before = segment_snapshot(segment)
+    if code is not None and code.pk != segment.code_id:
+        code_validate_for(code=code, document=document)
+        segment.code = code
+    if memo is not None:
+        segment.memo = memo
+    if span is not None:
+        start, end, quote = span
+        span_validate(document=document, start=start, end=end, quote=quote)
+        segment.start, segment.end, segment.quote = start, end, quote
+    segment.version += 1
+    segment.full_clean(exclude=["client_id"])
+    segment.save()
+    history_record(
+        project=document.project, document=document, user=actor,
+        entity="segment", entity_id=segment.pk, action="update",
+        before=before, after=segment_snapshot(segment), via=via,
+    )  # fmt: skip
+    return segment
+
+
+@transaction.atomic
+def segment_delete(
+    *,
+    segment: Segment,
+    actor: AbstractBaseUser,
+    expected_version: int | None = None,
+    via: str = "web",
+) -> Segment:
+    """Soft-delete: the row stays, so the history and undo can bring it back."""
+    segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    _check_version(segment, expected_version)
+    if segment.deleted_at is not None:
+        return segment
+    _open_assignment(document=segment.document, coder=segment.coder)
+    before = segment_snapshot(segment)
+    segment.deleted_at = timezone.now()
+    segment.version += 1
+    segment.save(update_fields=["deleted_at", "version", "updated_at"])
+    history_record(
+        project=segment.document.project, document=segment.document, user=actor,
+        entity="segment", entity_id=segment.pk, action="delete",
+        before=before, after=segment_snapshot(segment), via=via,
+    )  # fmt: skip
+    return segment
+
+
+@transaction.atomic
+def segment_restore(
+    *, segment: Segment, actor: AbstractBaseUser, via: str = "web"
+) -> Segment:
+    segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    if segment.deleted_at is None:
+        return segment
+    before = segment_snapshot(segment)
+    segment.deleted_at = None
+    segment.version += 1
+    segment.save(update_fields=["deleted_at", "version", "updated_at"])
+    history_record(
+        project=segment.document.project, document=segment.document, user=actor,
+        entity="segment", entity_id=segment.pk, action="restore",
+        before=before, after=segment_snapshot(segment), via=via,
+    )  # fmt: skip
+    return segment
+
+
+def assignment_set_status(
+    *,
+    assignment: Assignment,
+    status: str,
+    actor: AbstractBaseUser | None,
+    via: str = "web",
+) -> Assignment:
+    if status not in Assignment.Status.values:
+        raise ValidationError({"status": f"Unknown status {status!r}."})
+    if assignment.status == status:
+        return assignment
+    before = {"status": assignment.status}
+    now = timezone.now()
+    assignment.status = status
+    if status != Assignment.Status.TODO and assignment.started_at is None:
+        assignment.started_at = now
+    assignment.done_at = now if status == Assignment.Status.DONE else None
+    assignment.save()
+    history_record(
+        project=assignment.document.project, document=assignment.document,
+        user=actor, entity="assignment", entity_id=assignment.pk, action="update",
+        before=before, after={"status": status, "coder": assignment.coder_id},
+        via=via,
+    )  # fmt: skip
+    return assignment

@@ -1,0 +1,85 @@
+"""Fixtures shared by every test folder.
+
+The database is SQLite unless DATABASE_URL names PostgreSQL; tests marked
+``postgres`` run only there.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+
+from annotations.models import Assignment, Code, Document, Membership, Project
+from tests import factories
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    on_postgres = "postgresql" in settings.DATABASES["default"]["ENGINE"]
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@dataclass
+class Study:
+    project: Project
+    pi: object
+    coder1: object
+    coder2: object
+    outsider: object
+    documents: list[Document]
+    codes: dict[str, Code]
+
+
+@pytest.fixture
+def study(db) -> Study:
+    """A small blind project: a PI, two coders who both have every document,
+    a third user in another project, and a codebook with a nested code."""
+    project = factories.ProjectFactory(name="Takedowns", slug="takedowns")
+    pi = factories.UserFactory(username="pi")
+    coder1 = factories.UserFactory(username="coder1")
+    coder2 = factories.UserFactory(username="coder2")
+    outsider = factories.UserFactory(username="outsider")
+    factories.MembershipFactory(project=project, user=pi, role=Membership.Role.PI)
+    for coder in (coder1, coder2):
+        factories.MembershipFactory(project=project, user=coder)
+    other = factories.ProjectFactory(slug="other")
+    factories.MembershipFactory(project=other, user=outsider)
+    docs = [
+        factories.DocumentFactory(project=project, external_id=f"d{i}") for i in range(3)
+    ]
+    docs.append(
+        factories.DocumentFactory(
+            project=project,
+            external_id="unicode",
+            title="Unicode",
+            text="Telegram 🎉 قناة مغلقة 🇪🇺 café́ <script>alert(1)</script> &amp; end",
+        )
+    )
+    actor = factories.CodeFactory(project=project, name="actor", key="a", color="#ffd6a5")
+    codes = {
+        "actor": actor,
+        "action": factories.CodeFactory(project=project, name="action", key="c", color="#caffbf"),
+        "platform": factories.CodeFactory(project=project, name="platform", key="p", color="#9bf6ff"),
+        "law_enforcement": factories.CodeFactory(
+            project=project, name="law_enforcement", parent=actor, key="l", color="#ffc6ff"
+        ),
+    }
+    for doc in docs:
+        for coder in (coder1, coder2):
+            Assignment.objects.create(document=doc, coder=coder)
+    return Study(project, pi, coder1, coder2, outsider, docs, codes)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 at full strength costs ~0.3 s per user; tests make many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
