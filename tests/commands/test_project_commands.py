@@ -66,6 +66,9 @@ def test_assign_reliability_sample_is_reproducible_and_balanced(project_with_doc
     call_command("assign", "s", "--coders", "a,b,c", "--overlap", "0.4", "--seed", "7")
     again = sorted(Assignment.objects.values_list("document__external_id", "coder__username"))
     assert again == first
+    project_with_docs.refresh_from_db()
+    assert project_with_docs.reliability_share == 0.4
+    assert project_with_docs.reliability_seed == 7
 
 
 def test_assign_sets_status_and_refuses_strangers(project_with_docs):

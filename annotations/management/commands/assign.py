@@ -55,6 +55,12 @@ class Command(WorkbenchCommand):
         counts = assignments_apply(project=project, plan=plan, status=status)
         sample = ""
         if overlap is not None:
+            # Recorded so the PI's pages can show how the sample was drawn.
+            project.reliability_share = overlap
+            project.reliability_coders = per_document
+            project.reliability_seed = seed
+            project.save(update_fields=["reliability_share", "reliability_coders",
+                                        "reliability_seed", "updated_at"])
             sample = f", reliability sample {overlap:.0%} x {per_document} coders, seed {seed}"
         self.stdout.write(
             f"{counts['created']} assignments created, {counts['updated']} updated, "
