@@ -264,6 +264,12 @@ class AdjudicationState(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     override_reason = models.TextField(blank=True)
+    overlap = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Same code and an overlap of at least this share of the union "
+        "counts as agreement; empty means the exact same span.",
+    )
     adjudicated_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -320,6 +326,28 @@ class ConsensusSegment(models.Model):
 
     def __str__(self) -> str:
         return f"consensus {self.code} [{self.start}, {self.end})"
+
+
+class ConsensusRejection(models.Model):
+    """A disagreement settled by leaving its coders' segments out of the consensus."""
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="consensus_rejections"
+    )
+    sources = models.ManyToManyField(Segment, related_name="consensus_rejections")
+    note = models.TextField(blank=True, help_text="Why the adjudicator decided so.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"rejection in {self.document}"
 
 
 class HistoryEvent(models.Model):
