@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from ..models import Assignment, Document, HistoryEvent, Project
+from ..models import Assignment, Document, HistoryEvent, Membership, Project, Segment
 
 
 def assignment_plan(
@@ -108,3 +109,191 @@ def assignments_apply(
         for pk, d, c, s in created
     )
     return {"created": len(new), "updated": changed, "kept": len(plan) - len(new)}
+
+
+def _coder_loads(project: Project, coders: Sequence[int]) -> dict[int, int]:
+    load = dict.fromkeys(coders, 0)
+    rows = (
+        Assignment.objects.filter(document__project=project, coder_id__in=coders)
+        .values("coder_id")
+        .annotate(n=Count("pk"))
+    )
+    for row in rows:
+        load[row["coder_id"]] = row["n"]
+    return load
+
+
+@transaction.atomic
+def reliability_sample_draw(
+    *,
+    project: Project,
+    coders: Sequence[int],
+    share: float,
+    per_document: int,
+    seed: int,
+    documents: Sequence[int] | None = None,
+    actor: AbstractBaseUser | None = None,
+    via: str = "web",
+) -> dict[str, int]:
+    """Assign ``documents`` (default: the project's unassigned ones): a share
+    coded by ``per_document`` coders, drawn with ``seed``, the rest split evenly.
+
+    The share, coders per document and seed are recorded on the project so the
+    page can show how the sample was drawn and anyone can redraw it.
+    """
+    coder_ids = sorted(set(coders))
+    members = set(
+        Membership.objects.filter(project=project, user_id__in=coder_ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    if not coder_ids:
+        raise ValidationError({"coders": "Choose at least one coder."})
+    if members != set(coder_ids):
+        raise ValidationError({"coders": "Every coder must be a member of the project."})
+    if not 0 <= share <= 1:
+        raise ValidationError({"share": "The share must be between 0 and 100 %."})
+    if not 1 <= per_document <= len(coder_ids):
+        raise ValidationError(
+            {"per_document": f"Coders per document must be between 1 and the number "
+             f"of chosen coders ({len(coder_ids)})."}
+        )  # fmt: skip
+    if documents is None:
+        documents = list(
+            project.documents.filter(assignments__isnull=True).values_list("pk", flat=True)
+        )
+    elif project.documents.filter(pk__in=documents).count() != len(set(documents)):
+        raise ValidationError({"documents": "Documents from another project."})
+    if not documents:
+        raise ValidationError({"documents": "There are no unassigned documents to draw from."})
+    plan = assignment_plan(
+        documents=documents, coders=coder_ids, overlap=share,
+        per_document=per_document, seed=seed,
+    )  # fmt: skip
+    result = assignments_apply(project=project, plan=plan, actor=actor, via=via)
+    project.reliability_share = share
+    project.reliability_coders = per_document
+    project.reliability_seed = seed
+    project.full_clean()
+    project.save(update_fields=["reliability_share", "reliability_coders",
+                                "reliability_seed", "updated_at"])  # fmt: skip
+    HistoryEvent.objects.create(
+        project=project, user=actor if actor and actor.is_authenticated else None,
+        entity="project", entity_id=project.pk, action="update",
+        after={"reliability_share": share, "reliability_coders": per_document,
+               "reliability_seed": seed, "documents": len(documents),
+               "coders": coder_ids},
+        via=via,
+    )  # fmt: skip
+    sampled = {d for d, n in _per_document_counts(plan).items() if n > 1}
+    return result | {"documents": len(set(documents)), "sample": len(sampled)}
+
+
+def _per_document_counts(plan: list[tuple[int, int]]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for doc, _ in plan:
+        counts[doc] = counts.get(doc, 0) + 1
+    return counts
+
+
+def assignments_unstarted(project: Project, coder_id: int):
+    """A coder's assignments that can be taken away without losing work:
+    not done, and no live segment of theirs in the document."""
+    live = Segment.objects.filter(
+        document=OuterRef("document"), coder_id=coder_id, deleted_at__isnull=True
+    )
+    return (
+        Assignment.objects.filter(document__project=project, coder_id=coder_id)
+        .exclude(status=Assignment.Status.DONE)
+        .exclude(Exists(live))
+    )
+
+
+@transaction.atomic
+def assignment_toggle(
+    *,
+    project: Project,
+    document: Document,
+    coder: AbstractBaseUser,
+    assigned: bool,
+    actor: AbstractBaseUser | None,
+    via: str = "web",
+) -> bool:
+    """Assign or unassign one document; return whether anything changed.
+
+    Unassigning refuses when the coder already coded the document, so that no
+    work disappears from the coder's list.
+    """
+    if document.project_id != project.pk:
+        raise ValidationError({"document": "That document belongs to another project."})
+    if not Membership.objects.filter(project=project, user=coder).exists():
+        raise ValidationError({"coder": "That user is not a member of the project."})
+    existing = Assignment.objects.filter(document=document, coder=coder).first()
+    if assigned:
+        if existing:
+            return False
+        assignments_apply(project=project, plan=[(document.pk, coder.pk)], actor=actor, via=via)
+        return True
+    if existing is None:
+        return False
+    if not assignments_unstarted(project, coder.pk).filter(pk=existing.pk).exists():
+        raise ValidationError(
+            {"coder": f"{coder} has already coded {document.title!r} (or marked it "
+             "done): the assignment stays so their work stays in their list."}
+        )  # fmt: skip
+    HistoryEvent.objects.create(
+        project=project, document=document,
+        user=actor if actor and actor.is_authenticated else None,
+        entity="assignment", entity_id=existing.pk, action="delete",
+        before={"coder": coder.pk, "status": existing.status}, via=via,
+    )  # fmt: skip
+    existing.delete()
+    return True
+
+
+@transaction.atomic
+def assignments_rebalance(
+    *,
+    project: Project,
+    coder_id: int,
+    to_coders: Sequence[int],
+    actor: AbstractBaseUser | None,
+    via: str = "web",
+) -> dict[str, int]:
+    """Hand a coder's unstarted documents (not done, no live segments) to the
+    least-loaded of ``to_coders`` who do not have them yet.
+
+    Documents no other coder can take stay with the coder (``kept``).
+    """
+    to_coders = [c for c in dict.fromkeys(to_coders) if c != coder_id]
+    released = list(assignments_unstarted(project, coder_id).order_by("document_id"))
+    if not released or not to_coders:
+        return {"moved": 0, "kept": len(released)}
+    load = _coder_loads(project, to_coders)
+    holders: dict[int, set[int]] = {}
+    for doc, coder in Assignment.objects.filter(
+        document_id__in=[a.document_id for a in released], coder_id__in=to_coders
+    ).values_list("document_id", "coder_id"):
+        holders.setdefault(doc, set()).add(coder)
+    moved = kept = 0
+    plan = []
+    for assignment in released:
+        free = [c for c in to_coders if c not in holders.get(assignment.document_id, set())]
+        if not free:
+            kept += 1
+            continue
+        chosen = min(free, key=lambda c: (load[c], to_coders.index(c)))
+        load[chosen] += 1
+        plan.append((assignment.document_id, chosen))
+        HistoryEvent.objects.create(
+            project=project, document_id=assignment.document_id,
+            user=actor if actor and actor.is_authenticated else None,
+            entity="assignment", entity_id=assignment.pk, action="delete",
+            before={"coder": coder_id, "status": assignment.status},
+            after={"moved_to": chosen}, via=via,
+        )  # fmt: skip
+        assignment.delete()
+        moved += 1
+    if plan:
+        assignments_apply(project=project, plan=plan, actor=actor, via=via)
+    return {"moved": moved, "kept": kept}
