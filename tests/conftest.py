@@ -83,3 +83,10 @@ def study(db) -> Study:
 def _fast_password_hashing(settings):
     # PBKDF2 at full strength costs ~0.3 s per user; tests make many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_api_throttling(settings):
+    # The API throttles count per address and user across tests (in the cache);
+    # tests/security/test_throttling.py turns them back on to test them.
+    settings.API_THROTTLE_ENABLED = False

@@ -2,8 +2,17 @@
 
 Environment variables: DATABASE_URL (default: SQLite file in the repo),
 DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS.
+
+Production (what docker-compose.yml sets; README "Deploying"): DJANGO_DEBUG=false,
+DJANGO_SECURE_HTTPS=true (behind a TLS proxy that sets X-Forwarded-Proto:
+HTTPS redirect, secure cookies, HSTS), optionally DJANGO_SECURE_HSTS_SECONDS,
+DJANGO_SECURE_HSTS_PRELOAD, DJANGO_SECURE_SSL_REDIRECT, DJANGO_CSRF_TRUSTED_ORIGINS,
+DJANGO_CACHE_URL (shared cache for API throttling across workers),
+DJANGO_API_THROTTLE_ANON / _USER (rates), DJANGO_API_THROTTLE (false: off).
+`python manage.py check --deploy` is clean with those (a test checks it).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -16,6 +25,9 @@ env = environ.Env(
     DJANGO_DEBUG=(bool, True),
     DJANGO_SECRET_KEY=(str, DEV_SECRET_KEY),
     DJANGO_ALLOWED_HOSTS=(list, ["localhost", "127.0.0.1", "[::1]", "testserver"]),
+    DJANGO_SECURE_HTTPS=(bool, False),
+    DJANGO_CSRF_TRUSTED_ORIGINS=(list, []),
+    DJANGO_API_THROTTLE=(bool, True),
 )
 
 DEBUG = env("DJANGO_DEBUG")
@@ -40,11 +52,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
+    "csp",
     "annotations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "workbench.security.ContentSecurityPolicyMiddleware",
+    "workbench.security.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -53,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "workbench.urls"
@@ -96,6 +114,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses logins while a username or an address is locked out.
+    "workbench.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login throttling (django-axes): 10 failures for one username, or from one
+# address, within 15 minutes lock that username or address for 15 minutes.
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "workbench.security.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_CLIENT_IP_CALLABLE = "workbench.security.client_ip"
+# How many proxies in front of the app append to X-Forwarded-For (the
+# compose file's Caddy: 1). 0: the client address is REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int(
+    "DJANGO_TRUSTED_PROXY_COUNT", default=1 if env("DJANGO_SECURE_HTTPS") else 0
+)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -106,7 +145,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -121,6 +160,56 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Uploads: article files can be large, but not unbounded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# One uploaded file (annotations.uploads.upload_read), a whole request body
+# (workbench.security.RequestSizeLimitMiddleware), and what an uploaded
+# archive may unpack to (annotations.uploads.archive_check).
+UPLOAD_MAX_BYTES = env.int("DJANGO_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+REQUEST_MAX_BYTES = UPLOAD_MAX_BYTES + 1024 * 1024
+ARCHIVE_MAX_TOTAL_BYTES = env.int("DJANGO_ARCHIVE_MAX_BYTES", default=500 * 1024 * 1024)
+ARCHIVE_MAX_FILES = env.int("DJANGO_ARCHIVE_MAX_FILES", default=10_000)
+
+CACHES = {"default": env.cache("DJANGO_CACHE_URL", default="locmemcache://")}
+
+# Security headers on every response. SecurityMiddleware: nosniff,
+# Referrer-Policy, COOP; XFrameOptionsMiddleware: DENY. The CSP allows only
+# the app's own scripts and styles: no inline script or style="" anywhere.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# The Swagger UI page (drf-spectacular) has an inline <style> block and
+# data: images; scripts stay 'self' only there too (use the split view).
+CSP_PATH_UPDATES = {
+    "/api/docs/": {"style-src": ["'unsafe-inline'"], "img-src": ["data:"]},
+}
+
+# Production behind a TLS-terminating proxy (DJANGO_SECURE_HTTPS=true).
+if env("DJANGO_SECURE_HTTPS"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
+    )
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+CSRF_TRUSTED_ORIGINS = env("DJANGO_CSRF_TRUSTED_ORIGINS")
+SESSION_COOKIE_HTTPONLY = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -131,7 +220,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "workbench.security.AnonThrottle",
+        "workbench.security.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("DJANGO_API_THROTTLE_ANON", default="60/minute"),
+        "user": env.str("DJANGO_API_THROTTLE_USER", default="1200/minute"),
+    },
 }
+API_THROTTLE_ENABLED = env("DJANGO_API_THROTTLE")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Coding workbench API",
