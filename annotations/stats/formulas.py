@@ -203,7 +203,7 @@ def alpha_from_coincidences(
     d_o = safe_div(do_sum, n)
     d_e = safe_div(de_sum, n * (n - 1.0))
     # De relative to its scale: zero when only one category (or value) occurs.
-    scale = n**2 * np.maximum(delta.max(axis=(-1, -2)), TOL)
+    scale = n**2 * np.maximum(delta.max(axis=(-1, -2), initial=0.0), TOL)
     alpha = 1.0 - safe_div((n - 1.0) * do_sum, de_sum)
     ok = (safe_div(de_sum, scale) > TOL) & (n > 1)
     return np.where(ok, alpha, np.nan), d_o, d_e
