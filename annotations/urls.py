@@ -3,8 +3,38 @@
 from django.urls import path
 
 from .views import home
+from .views import assignments, codebook, documents, profile, progress, projects, team
 
 urlpatterns = [
     path("", home.home, name="home"),
-    path("p/<slug:slug>/", home.project_detail, name="project_detail"),
+    path("p/<slug:slug>/", projects.project_detail, name="project_detail"),
+    # The PI's set-up pages (views/projects.py, documents.py, codebook.py, team.py,
+    # assignments.py, progress.py) and the profile with the API token.
+    path("profile/", profile.profile, name="profile"),
+    path("profile/token/", profile.token_create, name="token_create"),
+    path("profile/token/revoke/", profile.token_revoke, name="token_revoke"),
+    path("projects/new/", projects.project_create, name="project_create"),
+    path("p/<slug:slug>/settings/", projects.project_settings, name="project_settings"),
+    path("p/<slug:slug>/documents/", documents.document_list, name="document_list"),
+    path("p/<slug:slug>/documents/upload/", documents.document_upload, name="document_upload"),
+    path("p/<slug:slug>/documents/upload/confirm/", documents.document_upload_confirm, name="document_upload_confirm"),
+    path("p/<slug:slug>/documents/<int:document_id>/", documents.document_detail, name="document_detail"),
+    path("p/<slug:slug>/codebook/", codebook.codebook, name="codebook"),
+    path("p/<slug:slug>/codebook/new/", codebook.code_create, name="code_create"),
+    path("p/<slug:slug>/codebook/reorder/", codebook.code_reorder, name="code_reorder"),
+    path("p/<slug:slug>/codebook/import/", codebook.codebook_import, name="codebook_import"),
+    path("p/<slug:slug>/codebook/export.<str:fmt>", codebook.codebook_export, name="codebook_export"),
+    path("p/<slug:slug>/codebook/<int:code_id>/", codebook.code_edit, name="code_edit"),
+    path("p/<slug:slug>/codebook/<int:code_id>/move/", codebook.code_move, name="code_move"),
+    path("p/<slug:slug>/codebook/<int:code_id>/retire/", codebook.code_retire, name="code_retire"),
+    path("p/<slug:slug>/codebook/<int:code_id>/merge/", codebook.code_merge, name="code_merge"),
+    path("p/<slug:slug>/team/", team.team, name="team"),
+    path("p/<slug:slug>/team/add/", team.member_add, name="member_add"),
+    path("p/<slug:slug>/team/invite/", team.member_invite, name="member_invite"),
+    path("p/<slug:slug>/team/<int:membership_id>/remove/", team.member_remove, name="member_remove"),
+    path("p/<slug:slug>/assignments/", assignments.assignments, name="assignments"),
+    path("p/<slug:slug>/assignments/save/", assignments.assignments_save, name="assignments_save"),
+    path("p/<slug:slug>/assignments/sample/", assignments.assignments_sample, name="assignments_sample"),
+    path("p/<slug:slug>/assignments/rebalance/", assignments.assignments_rebalance, name="assignments_rebalance"),
+    path("p/<slug:slug>/progress/", progress.progress, name="progress"),
 ]
