@@ -1,0 +1,80 @@
+"""Reads of a project's codebook."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+
+from ..models import Code, Project, Segment
+
+
+@dataclass
+class CodeNode:
+    code: Code
+    path: str
+    depth: int
+    children: list["CodeNode"] = field(default_factory=list)
+    segments: int = 0
+
+
+def code_tree(
+    project: Project, *, include_retired: bool = True, with_counts: bool = True
+) -> list[CodeNode]:
+    """The codebook as a tree of nodes in display order, with each code's
+    number of live segments."""
+    counts = segment_counts(project) if with_counts else {}
+    codes = list(Code.objects.filter(project=project).order_by("order", "id"))
+    if not include_retired:
+        codes = [c for c in codes if not c.retired]
+    by_parent: dict[int | None, list[Code]] = {}
+    for code in codes:
+        by_parent.setdefault(code.parent_id, []).append(code)
+
+    def build(parent_id: int | None, prefix: str, depth: int) -> list[CodeNode]:
+        nodes = []
+        for code in by_parent.get(parent_id, []):
+            path = f"{prefix}/{code.name}" if prefix else code.name
+            children = build(code.pk, path, depth + 1)
+            nodes.append(CodeNode(code, path, depth, children, counts.get(code.pk, 0)))
+        return nodes
+
+    return build(None, "", 0)
+
+
+def code_paths(project: Project) -> dict[int, str]:
+    """Each code's full path ("parent/child") by id."""
+    rows = {
+        pk: (parent, name)
+        for pk, parent, name in Code.objects.filter(project=project).values_list(
+            "pk", "parent_id", "name"
+        )
+    }
+    paths: dict[int, str] = {}
+
+    def path(pk: int) -> str:
+        if pk not in paths:
+            parent, name = rows[pk]
+            seen = 0
+            parts = [name]
+            while parent is not None and seen < 100:
+                parent_row = rows.get(parent)
+                if parent_row is None:
+                    break
+                parts.append(parent_row[1])
+                parent = parent_row[0]
+                seen += 1
+            paths[pk] = "/".join(reversed(parts))
+        return paths[pk]
+
+    for pk in rows:
+        path(pk)
+    return paths
+
+
+def segment_counts(project: Project) -> dict[int, int]:
+    """Live segments per code."""
+    return dict(
+        Segment.objects.filter(document__project=project, deleted_at__isnull=True)
+        .values("code_id")
+        .annotate(n=Count("pk"))
+        .values_list("code_id", "n")
+    )
