@@ -1,0 +1,145 @@
+"""Zip bundles: ``bundle.zip`` (every format) and ``r_bundle.zip`` (CSVs and
+``load.R``), each with a ``README.txt`` and, for the full bundle, a
+``MANIFEST.json`` with the SHA-256 of every file so a reader can check that
+nothing changed since the export."""
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from .rows import ExportContext
+
+DESCRIPTIONS = {
+    "segments.csv": "One row per coded segment: document, coder, code and code path, "
+    "start, end, quote, memo, times (UTC ISO 8601).",
+    "documents.csv": "One row per document with its metadata (meta_<key> columns), "
+    "length in code points and SHA-256 of the text.",
+    "document_codes.csv": "One row per document and coder (and the consensus): "
+    "n_<code> segments and has_<code> 0/1 per code, subcodes rolled up into parents.",
+    "reliability.csv": "Per document and code, one column per coder: 1 applied, 0 "
+    "assigned but not applied, empty = not assigned (irr/psych/kap shape).",
+    "codebook.csv": "Every code in codebook order with its definition, rules, "
+    "colour, key, the stem of its columns and segments per coder.",
+    "codebook.md": "The codebook as a readable methods appendix.",
+    "agreement.csv": "Every agreement coefficient with its confidence interval, "
+    "units and coders.",
+    "agreement.json": "The same agreement records as JSON.",
+    "segments.dta": "segments.csv for Stata 14+ (format 118): value labels for coder "
+    "and code, strL text, times as %tc UTC.",
+    "document_codes.dta": "document_codes.csv for Stata 14+ (format 118).",
+    "load.R": "Base-R script: source('load.R', chdir = TRUE) reads the CSVs with "
+    "types, factors, labels and builds the document x code matrices.",
+    "project.qdpx": "REFI-QDA 1.5 project for ATLAS.ti, MAXQDA, NVivo, QualCoder: "
+    "texts, codes, coders and coded selections.",
+    "codebook.qdc": "REFI-QDA 1.5 codebook (codes with hierarchy and colours).",
+    "annotations.jsonld": "W3C Web Annotation JSON-LD: one annotation per segment "
+    "with position and quote selectors.",
+    "MANIFEST.json": "Project, export time, software version, codebook hash, row "
+    "counts and the SHA-256 of every file.",
+}
+OFFSETS = (
+    "Offsets: start and end are half-open [start, end) intervals counted in "
+    "Unicode code points of the document text (Python str indices; R's substr "
+    "and Stata's usubstr count the same way). So text[start:end] == quote in "
+    "Python, substr(text, start + 1, end) == quote in R, and "
+    "usubstr(text, start + 1, end - start) == quote in Stata. REFI-QDA "
+    "startPosition/endPosition and the Web Annotation TextPositionSelector use "
+    "the same numbers."
+)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def codebook_hash(ctx: ExportContext) -> str:
+    """SHA-256 of the codebook's canonical JSON (ids, paths, definitions,
+    colours, keys...): equal hashes mean the same codebook."""
+    codes = [
+        {
+            k: getattr(c, k)
+            for k in (
+                "id",
+                "path",
+                "parent_id",
+                "description",
+                "definition",
+                "when_to_use",
+                "when_not_to_use",
+                "example",
+                "color",
+                "key",
+                "retired",
+                "level",
+                "value",
+            )
+        }  # fmt: skip
+        for c in ctx.codes
+    ]
+    data = json.dumps(codes, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def readme_text(
+    ctx: ExportContext, names: Sequence[str], coder_columns: Mapping[str, str]
+) -> str:
+    """README.txt: what each file is, the offset rule and the coder names."""
+    lines = [
+        f"Coding workbench export of project {ctx.project_name!r} ({ctx.project_slug})",
+        f"Exported {ctx.stamp} (UTC) by coding workbench {ctx.software_version}.",
+        f"Coding included: {ctx.filter_text}.",
+        "",
+        "Files:",
+    ]
+    for name in names:
+        lines.append(f"  {name}: {DESCRIPTIONS.get(name, '')}")
+    lines += ["", OFFSETS, "", "Text is UTF-8 without a byte order mark; CSV files use "
+              "RFC 4180 quoting and \\n line ends; times are UTC."]  # fmt: skip
+    if coder_columns:
+        lines += ["", "Coder columns (usernames made valid variable names):"]
+        lines += [f"  {col}: {name}" for name, col in coder_columns.items()]
+    return "\n".join(lines) + "\n"
+
+
+def manifest(
+    ctx: ExportContext,
+    files: Mapping[str, Path],
+    rows: Mapping[str, int],
+    *,
+    filters: Mapping[str, object],
+) -> dict:
+    """MANIFEST.json's content for the files written so far."""
+    return {
+        "project": {"name": ctx.project_name, "slug": ctx.project_slug},
+        "exported_at": ctx.stamp,
+        "software": {"name": "coding workbench", "version": ctx.software_version},
+        "filters": dict(filters),
+        "codebook_sha256": codebook_hash(ctx),
+        "offsets": "half-open [start, end) in Unicode code points",
+        "files": {
+            name: {
+                "sha256": sha256_file(path),
+                "bytes": path.stat().st_size,
+                **({"rows": rows[name]} if name in rows else {}),
+            }
+            for name, path in files.items()
+        },  # fmt: skip
+    }
+
+
+def zip_files(
+    out: BinaryIO, files: Mapping[str, Path], extra: Mapping[str, str]
+) -> None:
+    """Zip files from disk (read in chunks) plus small text members."""
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        for name, path in files.items():
+            archive.write(path, name)
+        for name, text in extra.items():
+            archive.writestr(name, text.encode("utf-8"))

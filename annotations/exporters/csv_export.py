@@ -1,0 +1,179 @@
+"""CSV tables: UTF-8 without a BOM, RFC 4180 quoting, ``\\n`` line ends.
+
+Every writer is a generator of text, one line per row, so the same code
+streams an HTTP response and writes a file; nothing holds more than a row.
+Missing numbers are empty cells (what pandas, R's ``read.csv`` and Stata's
+``import delimited`` all read as missing).
+"""
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Sequence
+
+from .matrix import MatrixRow, reliability_values
+from .names import safe_name
+from .rows import ExportContext, SegmentRow, iso_utc
+
+SEGMENT_COLUMNS = [
+    "project", "segment_id", "document_id", "external_id", "title", "source",
+    "published", "coder", "code", "code_path", "code_id", "start", "end",
+    "quote", "memo", "created", "updated",
+]  # fmt: skip
+DOCUMENT_COLUMNS = [
+    "document_id", "external_id", "title", "source", "url", "published",
+    "length", "checksum", "created",
+]  # fmt: skip
+MATRIX_COLUMNS = [
+    "document_id",
+    "external_id",
+    "title",
+    "coder",
+    "status",
+    "n_segments",
+]
+RELIABILITY_COLUMNS = [
+    "code", "code_path", "code_id", "document_id", "external_id", "n_coders", "n_done",
+]  # fmt: skip
+
+
+class _Line:
+    """A file-like target that keeps the last line ``csv.writer`` wrote."""
+
+    text = ""
+
+    def write(self, text: str) -> int:
+        self.text = text
+        return len(text)
+
+
+class CsvLines:
+    """Turns rows into CSV lines.
+
+    ``csv`` quotes a field with ``\\n`` but not one with a lone ``\\r`` when the
+    line end is ``\\n``; a row holding ``\\r`` is therefore written with every
+    field quoted, which RFC 4180 readers take as the same values.
+    """
+
+    def __init__(self) -> None:
+        self._line = _Line()
+        self._minimal = csv.writer(self._line, lineterminator="\n")
+        self._all = csv.writer(self._line, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def __call__(self, row: Sequence) -> str:
+        carriage = any(isinstance(v, str) and "\r" in v for v in row)
+        (self._all if carriage else self._minimal).writerow(row)
+        return self._line.text
+
+
+def segments_csv(ctx: ExportContext, rows: Iterable[SegmentRow]) -> Iterator[str]:
+    """One line per segment; the consensus appears as the coder "consensus".
+
+    Columns: :data:`SEGMENT_COLUMNS`. ``start``/``end`` are code points,
+    half-open, so ``text[start:end] == quote``; times are UTC ISO 8601.
+    """
+    line = CsvLines()
+    yield line(SEGMENT_COLUMNS)
+    codes, coders, docs = ctx.code_by_id, ctx.coder_by_key, ctx.documents
+    project = ctx.project_slug
+    for s in rows:
+        doc, code = docs[s.document_id], codes[s.code_id]
+        yield line(
+            (
+                project, s.id, s.document_id, doc.external_id, doc.title,
+                doc.source, doc.published.isoformat() if doc.published else "",
+                coders[s.coder].name, code.name, code.path, code.id, s.start,
+                s.end, s.quote, s.memo, iso_utc(s.created), iso_utc(s.updated),
+            )
+        )  # fmt: skip
+
+
+def metadata_keys(ctx: ExportContext) -> list[str]:
+    """Every metadata key any document has, sorted."""
+    keys: set[str] = set()
+    for doc in ctx.documents.values():
+        keys.update(str(k) for k in doc.metadata)
+    return sorted(keys)
+
+
+def _cell(value) -> object:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return "" if value is None else value
+
+
+def documents_csv(ctx: ExportContext) -> Iterator[str]:
+    """One line per document: :data:`DOCUMENT_COLUMNS` then one ``meta_<key>``
+    column per metadata key (objects and lists as JSON)."""
+    line = CsvLines()
+    keys = metadata_keys(ctx)
+    taken = set(DOCUMENT_COLUMNS)
+    yield line(DOCUMENT_COLUMNS + [safe_name(f"meta_{k}", taken) for k in keys])
+    for doc in ctx.documents.values():
+        yield line(
+            [
+                doc.id, doc.external_id, doc.title, doc.source, doc.url,
+                doc.published.isoformat() if doc.published else "", doc.length,
+                doc.checksum, iso_utc(doc.created),
+            ]
+            + [_cell(doc.metadata.get(k)) for k in keys]
+        )  # fmt: skip
+
+
+def matrix_columns(ctx: ExportContext) -> list[str]:
+    columns = list(MATRIX_COLUMNS)
+    for code in ctx.codes:
+        columns += [f"n_{code.variable}", f"has_{code.variable}"]
+    return columns
+
+
+def document_codes_csv(ctx: ExportContext, rows: Iterable[MatrixRow]) -> Iterator[str]:
+    """Wide: one line per document and coder (the consensus too), a count
+    (``n_<code>``, subcodes rolled up) and a presence (``has_<code>``, 0/1)
+    column per code in codebook order."""
+    line = CsvLines()
+    yield line(matrix_columns(ctx))
+    coders = ctx.coder_by_key
+    for row in rows:
+        doc = ctx.documents[row.document_id]
+        cells: list = [
+            row.document_id, doc.external_id, doc.title, coders[row.coder].name,
+            row.status, row.n_segments,
+        ]  # fmt: skip
+        for count in row.counts:
+            cells += [count, 1 if count else 0]
+        yield line(cells)
+
+
+def coder_columns(names: Sequence[str], reserved: Iterable[str]) -> list[str]:
+    """Column names for coders: their usernames made valid for Stata and R."""
+    taken = set(reserved)
+    return [safe_name(n, taken, fallback="coder") for n in names]
+
+
+def reliability_csv(
+    ctx: ExportContext, rows: Iterable[MatrixRow], coder_keys: Sequence[int]
+) -> Iterator[str]:
+    """Per document and code (codebook order within each document), one column
+    per coder: 1 if the coder applied the code (or a subcode) in the document,
+    0 if the document was assigned to them but they did not, empty (missing)
+    if it was not assigned to them.
+
+    This is the units x raters shape of R's ``irr::kappa2``/``kappam.fleiss``
+    and ``psych::cohen.kappa``, and of Stata's ``kap coder1 coder2`` after
+    ``keep if code == "..."``. Units are the documents assigned to at least one
+    of the coders; ``n_coders`` counts the coders assigned, ``n_done`` those
+    who marked the document done (keep ``n_coders >= 2`` for reliability).
+    """
+    line = CsvLines()
+    coders = ctx.coder_by_key
+    names = coder_columns([coders[k].name for k in coder_keys], RELIABILITY_COLUMNS)
+    yield line(RELIABILITY_COLUMNS + names)
+    for doc_id, values, n_coders, n_done in reliability_values(
+        rows, coder_keys, len(ctx.codes)
+    ):
+        external_id = ctx.documents[doc_id].external_id
+        for code, per_coder in zip(ctx.codes, values, strict=True):
+            yield line(
+                [code.name, code.path, code.id, doc_id, external_id, n_coders, n_done]
+                + ["" if v is None else v for v in per_coder]
+            )

@@ -1,0 +1,128 @@
+"""``segments.dta`` and ``document_codes.dta``: the CSV tables for Stata 14+.
+
+Coder and code are int32 (``long``) variables with value labels (username,
+0 = consensus; code id -> code path); every variable has a label; quotes and
+memos are ``strL`` so text of any length survives; times are ``%tc`` in UTC
+(Stata has no time zones, the labels say UTC).
+"""
+
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from .matrix import MatrixRow
+from .rows import ExportContext, SegmentRow, naive_utc
+from .stata import MAX_LABEL, MAX_STR, DtaColumn, str_width, write_dta
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+
+
+def _text_column(name: str, label: str, values: Iterable[str]) -> DtaColumn:
+    width = str_width(values)
+    if width > MAX_STR:
+        return DtaColumn(name, label, "strl")
+    return DtaColumn(name, label, "str", width)
+
+
+def dataset_label(ctx: ExportContext, what: str) -> str:
+    """``<project>: <what>, exported <time>Z`` in at most 80 characters."""
+    tail = f": {what}, exported {ctx.stamp}"
+    room = MAX_LABEL - len(tail)
+    name = ctx.project_name
+    if len(name) > room:
+        name = name[: room - 1] + "…"
+    return name + tail
+
+
+def value_labels(ctx: ExportContext) -> dict[str, dict[int, str]]:
+    return {
+        "coder": {c.key: c.name for c in ctx.all_coders},
+        "code": {c.id: c.path for c in ctx.codes},
+    }
+
+
+def segments_dta(out: BinaryIO, ctx: ExportContext, rows: Iterable[SegmentRow]) -> int:
+    """Write ``segments.dta`` (format 118) to a seekable file; return the rows."""
+    docs = ctx.documents.values()
+    columns = [
+        DtaColumn("project", "Project (slug)", "str", str_width([ctx.project_slug])),
+        DtaColumn("segment_id", "Segment id (the consensus has its own ids)", "long"),
+        DtaColumn("document_id", "Document id", "long"),
+        _text_column("external_id", "External id of the document", (d.external_id for d in docs)),
+        _text_column("title", "Document title", (d.title for d in docs)),
+        _text_column("source", "Document source", (d.source for d in docs)),
+        DtaColumn("published", "Publication date", "date"),
+        DtaColumn("coder", "Coder (0 = consensus)", "long", value_labels="coder"),
+        DtaColumn("code", "Code (value label: code path)", "long", value_labels="code"),
+        _text_column("code_path", "Code path (parent/child)", (c.path for c in ctx.codes)),
+        DtaColumn("start", "Start offset, code points from 0 (inclusive)", "long"),
+        DtaColumn("end_", "End offset, code points (exclusive)", "long"),
+        DtaColumn("quote", "Quoted text: usubstr(text, start+1, end_-start)", "strl"),
+        DtaColumn("memo", "Coder's memo", "strl"),
+        DtaColumn("created", "Created (UTC)", "datetime"),
+        DtaColumn("updated", "Last changed (UTC)", "datetime"),
+    ]  # fmt: skip
+    codes, documents = ctx.code_by_id, ctx.documents
+
+    def records() -> Iterator[tuple]:
+        for s in rows:
+            doc = documents[s.document_id]
+            yield (
+                ctx.project_slug, s.id, s.document_id, doc.external_id, doc.title,
+                doc.source, doc.published, s.coder, s.code_id,
+                codes[s.code_id].path, s.start, s.end, s.quote, s.memo,
+                naive_utc(s.created), naive_utc(s.updated),
+            )  # fmt: skip
+
+    return write_dta(
+        out, columns, records(), label=dataset_label(ctx, "segments"),
+        value_labels=value_labels(ctx), timestamp=naive_utc(ctx.exported_at),
+    )  # fmt: skip
+
+
+def document_codes_dta(
+    out: BinaryIO, ctx: ExportContext, rows: Iterable[MatrixRow]
+) -> int:
+    """Write ``document_codes.dta``: one observation per document and coder,
+    ``n_<code>`` (segments, subcodes rolled up) and ``has_<code>`` (0/1)."""
+    docs = ctx.documents.values()
+    columns = [
+        DtaColumn("document_id", "Document id", "long"),
+        _text_column("external_id", "External id of the document", (d.external_id for d in docs)),
+        _text_column("title", "Document title", (d.title for d in docs)),
+        DtaColumn("coder", "Coder (0 = consensus)", "long", value_labels="coder"),
+        DtaColumn("status", "Assignment status (adjudication for the consensus)", "str", 12),
+        DtaColumn("n_segments", "Segments of this coder in the document", "long"),
+    ]  # fmt: skip
+    for code in ctx.codes:
+        columns.append(
+            DtaColumn(
+                f"n_{code.variable}",
+                _label(f"Segments: {code.path} (+subcodes)"),
+                "long",
+            )
+        )
+        columns.append(
+            DtaColumn(
+                f"has_{code.variable}",
+                _label(f"Applied: {code.path} (+subcodes)"),
+                "byte",
+            )
+        )
+
+    def records() -> Iterator[tuple]:
+        for row in rows:
+            doc = ctx.documents[row.document_id]
+            cells = [
+                row.document_id, doc.external_id, doc.title, row.coder,
+                row.status, row.n_segments,
+            ]  # fmt: skip
+            for count in row.counts:
+                cells += [count, 1 if count else 0]
+            yield cells
+
+    return write_dta(
+        out, columns, records(), label=dataset_label(ctx, "documents x codes"),
+        value_labels=value_labels(ctx), timestamp=naive_utc(ctx.exported_at),
+    )  # fmt: skip

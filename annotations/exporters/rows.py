@@ -1,0 +1,141 @@
+"""The plain rows every exporter reads: no Django, no querysets."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
+
+CONSENSUS_KEY = 0
+CONSENSUS_NAME = "consensus"
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """One codebook entry; ``position`` is its place in codebook order."""
+
+    id: int
+    name: str
+    path: str
+    parent_id: int | None
+    depth: int
+    position: int
+    variable: str  # stem of its columns in the wide tables (n_<stem>, has_<stem>)
+    description: str = ""
+    definition: str = ""
+    when_to_use: str = ""
+    when_not_to_use: str = ""
+    example: str = ""
+    color: str = "#ffe08a"
+    key: str = ""
+    retired: bool = False
+    level: str = ""
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class CoderInfo:
+    """A coder as exported: the user id, or 0 for the consensus."""
+
+    key: int
+    name: str
+
+    @property
+    def is_consensus(self) -> bool:
+        return self.key == CONSENSUS_KEY
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A document without its text (that is read one document at a time)."""
+
+    id: int
+    external_id: str
+    title: str
+    source: str = ""
+    url: str = ""
+    published: dt.date | None = None
+    length: int = 0
+    checksum: str = ""
+    created: dt.datetime | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+class SegmentRow(NamedTuple):
+    """One coded span (a coder's segment or a consensus segment)."""
+
+    id: int
+    document_id: int
+    coder: int  # CoderInfo.key
+    code_id: int
+    start: int
+    end: int
+    quote: str
+    memo: str
+    created: dt.datetime
+    updated: dt.datetime
+
+
+class CoverageRow(NamedTuple):
+    """A (document, coder) pair that belongs in the per-coder tables."""
+
+    document_id: int
+    coder: int
+    status: str  # assignment status, "adjudicated"/"open" for the consensus
+
+
+class CountRow(NamedTuple):
+    """How many segments of one code a coder made in one document."""
+
+    document_id: int
+    coder: int
+    code_id: int
+    n: int
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """Everything small an exporter needs besides its row streams."""
+
+    project_name: str
+    project_slug: str
+    exported_at: dt.datetime  # aware, UTC
+    software_version: str
+    codes: list[CodeInfo]  # codebook order: depth first, siblings by order
+    coders: list[CoderInfo]  # the coders selected by the filter
+    all_coders: list[CoderInfo]  # every coder of the project (factor levels)
+    documents: dict[int, DocumentInfo]
+    filter_text: str = "all coders and the consensus"
+    project_description: str = ""
+
+    @cached_property
+    def code_by_id(self) -> dict[int, CodeInfo]:
+        return {c.id: c for c in self.codes}
+
+    @cached_property
+    def coder_by_key(self) -> dict[int, CoderInfo]:
+        return {c.key: c for c in self.all_coders}
+
+    @property
+    def stamp(self) -> str:
+        """The export time as ISO 8601 UTC with a Z."""
+        return iso_utc(self.exported_at)
+
+
+def iso_utc(value: dt.datetime | None) -> str:
+    """ISO 8601 in UTC to the second with a trailing Z; "" for None.
+
+    >>> iso_utc(dt.datetime(2024, 5, 1, 12, 0, 7, 500, tzinfo=dt.UTC))
+    '2024-05-01T12:00:07Z'
+    """
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0).isoformat() + "Z"
+
+
+def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A naive datetime holding UTC wall-clock time (Stata has no time zones)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None)

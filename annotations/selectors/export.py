@@ -1,0 +1,350 @@
+"""Reads for the exports: the database flattened into the plain rows of
+``exporters/rows.py``.
+
+Large reads are iterators over ``values_list(...).iterator()`` (a server-side
+cursor on PostgreSQL, chunked fetches on SQLite), ordered so the exporters can
+merge them as streams: memory stays flat whatever the number of segments.
+Small things (codes, coders, document heads without their text) are lists.
+"""
+
+import datetime as dt
+import heapq
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+
+from ..exporters.names import code_variables
+from ..exporters.rows import (
+    CONSENSUS_KEY,
+    CONSENSUS_NAME,
+    CodeInfo,
+    CoderInfo,
+    CountRow,
+    CoverageRow,
+    DocumentInfo,
+    ExportContext,
+    SegmentRow,
+)
+from ..models import (
+    AdjudicationState,
+    Assignment,
+    Code,
+    ConsensusSegment,
+    Document,
+    Membership,
+    Project,
+    Segment,
+)
+
+CHUNK = 2000
+# Sorts the consensus after every real coder within a document.
+_LAST = 2**62
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    """Which coding goes into an export.
+
+    ``coder_ids`` None means every coder; ``consensus`` adds the adjudicated
+    segments as the coder "consensus". ``since``/``until`` are inclusive UTC
+    dates on when a segment was made (decided, for the consensus).
+    """
+
+    coder_ids: tuple[int, ...] | None = None
+    consensus: bool = True
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def coder_keys(self, all_coders: Iterable[CoderInfo]) -> list[int]:
+        keys = [
+            c.key
+            for c in all_coders
+            if not c.is_consensus
+            and (self.coder_ids is None or c.key in self.coder_ids)
+        ]
+        return keys + ([CONSENSUS_KEY] if self.consensus else [])
+
+    def time_q(self, field: str) -> Q:
+        q = Q()
+        if self.since is not None:
+            start = dt.datetime.combine(self.since, dt.time(), tzinfo=dt.UTC)
+            q &= Q(**{f"{field}__gte": start})
+        if self.until is not None:
+            stop = dt.datetime.combine(
+                self.until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC
+            )
+            q &= Q(**{f"{field}__lt": stop})
+        return q
+
+
+def _rank(coder: int) -> int:
+    return _LAST if coder == CONSENSUS_KEY else coder
+
+
+def export_codes(project: Project) -> list[CodeInfo]:
+    """The codebook in order: depth first, siblings by (order, id)."""
+    fields = (
+        "id", "name", "parent_id", "order", "description", "definition",
+        "when_to_use", "when_not_to_use", "example", "color", "key", "retired",
+        "level", "value",
+    )  # fmt: skip
+    rows = [dict(zip(fields, r, strict=True)) for r in
+            Code.objects.filter(project=project).values_list(*fields)]  # fmt: skip
+    children: dict[int | None, list[dict]] = {}
+    for row in rows:
+        children.setdefault(row["parent_id"], []).append(row)
+    for siblings in children.values():
+        siblings.sort(key=lambda r: (r["order"], r["id"]))
+    ordered: list[tuple[dict, str, int]] = []
+
+    def walk(parent_id: int | None, prefix: str, depth: int) -> None:
+        for row in children.get(parent_id, []):
+            path = f"{prefix}/{row['name']}" if prefix else row["name"]
+            ordered.append((row, path, depth))
+            walk(row["id"], path, depth + 1)
+
+    walk(None, "", 0)
+    stems = code_variables((r["id"], r["name"], path) for r, path, _ in ordered)
+    return [
+        CodeInfo(
+            id=r["id"],
+            name=r["name"],
+            path=path,
+            parent_id=r["parent_id"],
+            depth=depth,
+            position=i,
+            variable=stems[r["id"]],
+            description=r["description"],
+            definition=r["definition"],
+            when_to_use=r["when_to_use"],
+            when_not_to_use=r["when_not_to_use"],
+            example=r["example"],
+            color=r["color"],
+            key=r["key"],
+            retired=r["retired"],
+            level=r["level"],
+            value=r["value"],
+        )  # fmt: skip
+        for i, (r, path, depth) in enumerate(ordered)
+    ]
+
+
+def export_coders(project: Project) -> list[CoderInfo]:
+    """Everyone who codes in the project (coder members, anyone assigned or
+    with segments), by username, then the consensus."""
+    ids = set(
+        Membership.objects.filter(project=project, role=Membership.Role.CODER)
+        .values_list("user_id", flat=True)
+    )  # fmt: skip
+    ids |= set(
+        Assignment.objects.filter(document__project=project)
+        .values_list("coder_id", flat=True).distinct()
+    )  # fmt: skip
+    ids |= set(
+        Segment.objects.filter(document__project=project)
+        .values_list("coder_id", flat=True).distinct()
+    )  # fmt: skip
+    users = get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")
+    coders = sorted((CoderInfo(pk, name) for pk, name in users), key=lambda c: c.name)
+    return [*coders, CoderInfo(CONSENSUS_KEY, CONSENSUS_NAME)]
+
+
+def export_documents(project: Project) -> dict[int, DocumentInfo]:
+    """Document heads (no text) by id, in id order."""
+    fields = (
+        "id", "external_id", "title", "source", "url", "published", "length",
+        "checksum", "created_at", "metadata",
+    )  # fmt: skip
+    qs = Document.objects.filter(project=project).order_by("id").values_list(*fields)
+    return {
+        r[0]: DocumentInfo(*r[:8], created=r[8], metadata=r[9] or {})
+        for r in qs.iterator(chunk_size=CHUNK)
+    }
+
+
+def document_texts(project: Project) -> Iterator[tuple[int, str]]:
+    """(id, text) of every document in id order, one at a time."""
+    qs = Document.objects.filter(project=project).order_by("id")
+    return qs.values_list("id", "text").iterator(chunk_size=200)
+
+
+def segment_rows(project: Project, filt: ExportFilter) -> Iterator[SegmentRow]:
+    """Live segments by document, then coder (the consensus last), then span."""
+    streams = []
+    if filt.coder_ids is None or filt.coder_ids:
+        qs = Segment.objects.filter(
+            filt.time_q("created_at"), document__project=project,
+            deleted_at__isnull=True,
+        )  # fmt: skip
+        if filt.coder_ids is not None:
+            qs = qs.filter(coder_id__in=filt.coder_ids)
+        qs = qs.order_by("document_id", "coder_id", "start", "end", "id").values_list(
+            "id", "document_id", "coder_id", "code_id", "start", "end", "quote",
+            "memo", "created_at", "updated_at",
+        )  # fmt: skip
+        streams.append(SegmentRow._make(r) for r in qs.iterator(chunk_size=CHUNK))
+    if filt.consensus:
+        qs = ConsensusSegment.objects.filter(
+            filt.time_q("decided_at"), document__project=project,
+            deleted_at__isnull=True,
+        ).order_by("document_id", "start", "end", "id").values_list(
+            "id", "document_id", "code_id", "start", "end", "quote", "memo",
+            "decided_at", "updated_at",
+        )  # fmt: skip
+        streams.append(
+            SegmentRow(r[0], r[1], CONSENSUS_KEY, *r[2:])
+            for r in qs.iterator(chunk_size=CHUNK)
+        )
+    return heapq.merge(*streams, key=lambda s: (s.document_id, _rank(s.coder)))
+
+
+def count_rows(project: Project, filt: ExportFilter) -> Iterator[CountRow]:
+    """Segments per (document, coder, code), ordered by document then coder."""
+    streams = []
+    if filt.coder_ids is None or filt.coder_ids:
+        qs = Segment.objects.filter(
+            filt.time_q("created_at"), document__project=project,
+            deleted_at__isnull=True,
+        )  # fmt: skip
+        if filt.coder_ids is not None:
+            qs = qs.filter(coder_id__in=filt.coder_ids)
+        qs = (
+            qs.values_list("document_id", "coder_id", "code_id")
+            .annotate(n=Count("id"))
+            .order_by("document_id", "coder_id", "code_id")
+        )
+        streams.append(CountRow._make(r) for r in qs.iterator(chunk_size=CHUNK))
+    if filt.consensus:
+        qs = (
+            ConsensusSegment.objects.filter(
+                filt.time_q("decided_at"),
+                document__project=project,
+                deleted_at__isnull=True,
+            )  # fmt: skip
+            .values_list("document_id", "code_id")
+            .annotate(n=Count("id"))
+            .order_by("document_id", "code_id")
+        )
+        streams.append(
+            CountRow(d, CONSENSUS_KEY, c, n)
+            for d, c, n in qs.iterator(chunk_size=CHUNK)
+        )
+    return heapq.merge(*streams, key=lambda r: (r.document_id, _rank(r.coder)))
+
+
+def coverage_rows(project: Project, filt: ExportFilter) -> Iterator[CoverageRow]:
+    """(document, coder, status) for every assignment of a selected coder and,
+    with the consensus, every document with an adjudication or consensus
+    segments; ordered like :func:`count_rows`."""
+    streams = []
+    if filt.coder_ids is None or filt.coder_ids:
+        qs = Assignment.objects.filter(document__project=project)
+        if filt.coder_ids is not None:
+            qs = qs.filter(coder_id__in=filt.coder_ids)
+        qs = qs.order_by("document_id", "coder_id").values_list(
+            "document_id", "coder_id", "status"
+        )
+        streams.append(CoverageRow._make(r) for r in qs.iterator(chunk_size=CHUNK))
+    if filt.consensus:
+        states = dict(
+            AdjudicationState.objects.filter(document__project=project).values_list(
+                "document_id", "status"
+            )
+        )
+        with_segments = set(
+            ConsensusSegment.objects.filter(
+                document__project=project, deleted_at__isnull=True
+            ).values_list("document_id", flat=True)
+        )
+        docs = sorted(with_segments | set(states))
+        streams.append(
+            CoverageRow(d, CONSENSUS_KEY, states.get(d, AdjudicationState.Status.OPEN))
+            for d in docs
+        )
+    return heapq.merge(*streams, key=lambda r: (r.document_id, _rank(r.coder)))
+
+
+def code_coder_counts(
+    project: Project, filt: ExportFilter
+) -> dict[tuple[int, int], int]:
+    """Segments per (code id, coder key): the codebook's counts per coder."""
+    counts: dict[tuple[int, int], int] = {}
+    if filt.coder_ids is None or filt.coder_ids:
+        qs = Segment.objects.filter(
+            filt.time_q("created_at"), document__project=project,
+            deleted_at__isnull=True,
+        )  # fmt: skip
+        if filt.coder_ids is not None:
+            qs = qs.filter(coder_id__in=filt.coder_ids)
+        for code, coder, n in (
+            qs.values_list("code_id", "coder_id").annotate(n=Count("id")).order_by()
+        ):
+            counts[(code, coder)] = n
+    if filt.consensus:
+        qs = ConsensusSegment.objects.filter(
+            filt.time_q("decided_at"), document__project=project,
+            deleted_at__isnull=True,
+        )  # fmt: skip
+        for code, n in qs.values_list("code_id").annotate(n=Count("id")).order_by():
+            counts[(code, CONSENSUS_KEY)] = n
+    return counts
+
+
+def filter_text(filt: ExportFilter, coders: Iterable[CoderInfo]) -> str:
+    """The filter in words, for READMEs and the codebook appendix."""
+    names = [c.name for c in coders if not c.is_consensus]
+    who = "all coders" if filt.coder_ids is None else (", ".join(names) or "no coder")
+    if filt.consensus:
+        who = "the consensus" if filt.coder_ids == () else f"{who} and the consensus"
+    if filt.since or filt.until:
+        who += (
+            f", segments made from {filt.since or 'the start'} "
+            f"to {filt.until or 'today'} (UTC dates, inclusive)"
+        )
+    return who
+
+
+def export_context(
+    project: Project,
+    filt: ExportFilter,
+    *,
+    exported_at: dt.datetime,
+    software_version: str,
+) -> ExportContext:
+    """The small part of an export: codebook, coders, document heads."""
+    all_coders = export_coders(project)
+    keys = set(filt.coder_keys(all_coders))
+    coders = [c for c in all_coders if c.key in keys]
+    return ExportContext(
+        project_name=project.name,
+        project_slug=project.slug,
+        project_description=project.description,
+        exported_at=exported_at,
+        software_version=software_version,
+        codes=export_codes(project),
+        coders=coders,
+        all_coders=all_coders,
+        documents=export_documents(project),
+        filter_text=filter_text(filt, coders),
+    )
+
+
+def export_segment_count(project: Project, filt: ExportFilter) -> int:
+    """How many segments (consensus included) an export with this filter holds."""
+    n = 0
+    if filt.coder_ids is None or filt.coder_ids:
+        qs = Segment.objects.filter(
+            filt.time_q("created_at"), document__project=project,
+            deleted_at__isnull=True,
+        )  # fmt: skip
+        if filt.coder_ids is not None:
+            qs = qs.filter(coder_id__in=filt.coder_ids)
+        n += qs.count()
+    if filt.consensus:
+        n += ConsensusSegment.objects.filter(
+            filt.time_q("decided_at"), document__project=project,
+            deleted_at__isnull=True,
+        ).count()  # fmt: skip
+    return n

@@ -1,0 +1,381 @@
+"""Exports: which formats exist, checking a request, and writing the files.
+
+Selectors (``selectors/export.py``) read rows; exporters (``exporters/``)
+turn rows into files; this module wires them and guarantees that a file on
+disk is either complete or absent: everything is written to a temporary
+name beside the target and renamed at the end, and removed on any error.
+Text formats can also be streamed (an HTTP response), row by row.
+"""
+
+import datetime as dt
+import functools
+import json
+import os
+import tempfile
+import tomllib
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from ..exporters import bundle as bundle_exporter
+from ..exporters import codebook as codebook_exporter
+from ..exporters import csv_export, dta_tables, r_script, refi_qda, web_annotation
+from ..exporters.matrix import matrix_rows
+from ..exporters.rows import CONSENSUS_KEY, ExportContext
+from ..models import Membership, Project
+from ..selectors import export as sel
+
+STREAM_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str  # the file name, also the name in URLs and on the command line
+    title: str
+    purpose: str  # one line on the export page
+    group: str
+    media_type: str
+    text: bool  # written as text chunks, so it can stream
+
+    @property
+    def streams(self) -> bool:
+        return self.text
+
+
+FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in [
+        ExportFormat("segments.csv", "Segments", "One row per coded span, for R, Python or a spreadsheet.", "Tables", "text/csv; charset=utf-8", True),
+        ExportFormat("documents.csv", "Documents", "One row per article with its metadata.", "Tables", "text/csv; charset=utf-8", True),
+        ExportFormat("document_codes.csv", "Document x code", "Counts and presence per code for each article and coder: ready for regression.", "Tables", "text/csv; charset=utf-8", True),
+        ExportFormat("reliability.csv", "Reliability table", "Units x coders per code, the shape irr, psych and Stata's kap expect.", "Tables", "text/csv; charset=utf-8", True),
+        ExportFormat("codebook.csv", "Codebook (CSV)", "Every code with its definition, rules and counts per coder.", "Codebook", "text/csv; charset=utf-8", True),
+        ExportFormat("codebook.md", "Codebook (Markdown)", "A readable methods appendix.", "Codebook", "text/markdown; charset=utf-8", True),
+        ExportFormat("segments.dta", "Segments (Stata)", "Stata 14+ with value labels for coders and codes.", "Stata", "application/x-stata-dta", False),
+        ExportFormat("document_codes.dta", "Document x code (Stata)", "The document x code table for Stata 14+.", "Stata", "application/x-stata-dta", False),
+        ExportFormat("r_bundle.zip", "R bundle", "The CSVs plus load.R, which reads them with types, factors and labels.", "R", "application/zip", False),
+        ExportFormat("project.qdpx", "REFI-QDA project", "Texts, codes, coders and coded selections for ATLAS.ti, MAXQDA, NVivo, QualCoder.", "QDA tools", "application/zip", False),
+        ExportFormat("codebook.qdc", "REFI-QDA codebook", "The codebook alone, for the QDA tools.", "QDA tools", "application/xml", False),
+        ExportFormat("annotations.jsonld", "Web Annotation", "W3C Web Annotation JSON-LD, for other annotation tools.", "QDA tools", "application/ld+json", True),
+        ExportFormat("bundle.zip", "Everything", "Every format above with a manifest of checksums and a README.", "Everything", "application/zip", False),
+    ]
+}  # fmt: skip
+ALIASES = {"bundle": "bundle.zip", "r": "r_bundle.zip", "r_bundle": "r_bundle.zip"}
+BUNDLE_MEMBERS = [
+    "segments.csv", "documents.csv", "document_codes.csv", "reliability.csv",
+    "codebook.csv", "codebook.md", "segments.dta", "document_codes.dta",
+    "project.qdpx", "codebook.qdc", "annotations.jsonld",
+]  # fmt: skip
+R_MEMBERS = [
+    "segments.csv", "documents.csv", "document_codes.csv", "reliability.csv",
+    "codebook.csv",
+]  # fmt: skip
+
+
+@functools.cache
+def software_version() -> str:
+    """The version in pyproject.toml (read once)."""
+    try:
+        with open(Path(settings.BASE_DIR) / "pyproject.toml", "rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+def export_format_get(name: str) -> ExportFormat:
+    """The format called ``name`` (a file name, or ``bundle``/``r``)."""
+    fmt = FORMATS.get(ALIASES.get(name, name))
+    if fmt is None:
+        raise ValidationError(
+            f"Unknown export format {name!r}. Choose one of: "
+            + ", ".join(FORMATS) + " (or 'bundle')."
+        )  # fmt: skip
+    return fmt
+
+
+def _date(value, what: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError(
+            f"{what} must be a date like 2024-05-31, not {str(value)[:40]!r}."
+        ) from None
+
+
+def export_filter_build(
+    *,
+    project: Project,
+    coder: str | None = None,
+    consensus: bool = False,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+) -> sel.ExportFilter:
+    """Check and build a filter. No coder and no consensus means everyone and
+    the consensus; a coder alone means that coder; ``consensus`` alone the
+    consensus only; both, that coder and the consensus."""
+    coder_ids: tuple[int, ...] | None = None
+    if coder:
+        user_id = (
+            Membership.objects.filter(project=project, user__username=coder)
+            .values_list("user_id", flat=True)
+            .first()
+        )
+        if user_id is None:
+            raise ValidationError(
+                f"{coder!r} is not a member of the project {project.slug!r}."
+            )
+        coder_ids = (user_id,)
+    elif consensus:
+        coder_ids = ()
+    start, stop = _date(since, "since"), _date(until, "until")
+    if start and stop and start > stop:
+        raise ValidationError(f"since ({start}) is after until ({stop}).")
+    return sel.ExportFilter(
+        coder_ids=coder_ids, consensus=consensus or not coder, since=start, until=stop
+    )
+
+
+def export_filter_params(project: Project, filt: sel.ExportFilter) -> dict[str, str]:
+    """The filter as query parameters (for links and the manifest)."""
+    params: dict[str, str] = {}
+    if filt.coder_ids:
+        params["coder"] = (
+            Membership.objects.filter(project=project, user_id=filt.coder_ids[0])
+            .values_list("user__username", flat=True)
+            .first()
+            or ""
+        )
+    if filt.consensus and filt.coder_ids is not None:
+        params["consensus"] = "1"
+    if filt.since:
+        params["since"] = filt.since.isoformat()
+    if filt.until:
+        params["until"] = filt.until.isoformat()
+    return params
+
+
+class _Export:
+    """One export run: the context is read once and shared by every file."""
+
+    def __init__(
+        self, project: Project, filt: sel.ExportFilter, now: dt.datetime | None
+    ):
+        self.project, self.filt = project, filt
+        self.ctx: ExportContext = sel.export_context(
+            project, filt, exported_at=now or timezone.now(),
+            software_version=software_version(),
+        )  # fmt: skip
+        self.keys = filt.coder_keys(self.ctx.all_coders)
+        # Reliability is between coders: the consensus joins only when asked for.
+        explicit = filt.coder_ids is not None
+        self.reliability_keys = [k for k in self.keys if k != CONSENSUS_KEY or explicit]
+
+    def rank(self, coder: int) -> int:
+        return 2**62 if coder == CONSENSUS_KEY else coder
+
+    def matrix(self):
+        return matrix_rows(
+            self.ctx.codes, sel.coverage_rows(self.project, self.filt),
+            sel.count_rows(self.project, self.filt), coder_rank=self.rank,
+        )  # fmt: skip
+
+    def text(self, name: str) -> Iterator[str]:
+        ctx, project, filt = self.ctx, self.project, self.filt
+        if name == "segments.csv":
+            return csv_export.segments_csv(ctx, sel.segment_rows(project, filt))
+        if name == "documents.csv":
+            return csv_export.documents_csv(ctx)
+        if name == "document_codes.csv":
+            return csv_export.document_codes_csv(ctx, self.matrix())
+        if name == "reliability.csv":
+            return csv_export.reliability_csv(ctx, self.matrix(), self.reliability_keys)
+        if name == "codebook.csv":
+            return codebook_exporter.codebook_csv(
+                ctx, sel.code_coder_counts(project, filt)
+            )
+        if name == "codebook.md":
+            return codebook_exporter.codebook_md(
+                ctx, sel.code_coder_counts(project, filt)
+            )
+        if name == "annotations.jsonld":
+            return web_annotation.annotations_jsonld(
+                ctx, sel.segment_rows(project, filt), sel.document_texts(project)
+            )
+        if name == "load.R":
+            return r_script.load_r(ctx, self.reliability_keys, with_reliability=True)
+        raise ValueError(name)
+
+    def write(self, name: str, path: Path) -> int:
+        """Write one format to ``path`` (not atomically); return its rows."""
+        ctx, project, filt = self.ctx, self.project, self.filt
+        if name in (
+            "segments.dta",
+            "document_codes.dta",
+            "project.qdpx",
+            "codebook.qdc",
+        ):
+            with open(path, "w+b", buffering=1024 * 1024) as out:
+                if name == "segments.dta":
+                    return dta_tables.segments_dta(
+                        out, ctx, sel.segment_rows(project, filt)
+                    )
+                if name == "document_codes.dta":
+                    return dta_tables.document_codes_dta(out, ctx, self.matrix())
+                if name == "codebook.qdc":
+                    return refi_qda.write_qdc(out, ctx)
+                return refi_qda.write_qdpx(
+                    out, ctx, sel.segment_rows(project, filt),
+                    sel.document_texts(project), ctx.coders,
+                )  # fmt: skip
+        if name == "r_bundle.zip":
+            return self.write_zip(path, R_MEMBERS + ["load.R"], manifest=False)
+        if name == "bundle.zip":
+            return self.write_zip(path, BUNDLE_MEMBERS + ["load.R"], manifest=True)
+        lines = 0
+        with open(
+            path, "w", encoding="utf-8", newline="", buffering=1024 * 1024
+        ) as out:
+            for chunk in self.text(name):
+                out.write(chunk)
+                lines += 1
+        return self.rows_of(name, lines)
+
+    def rows_of(self, name: str, chunks: int) -> int:
+        if name.endswith(".csv"):
+            return chunks - 1
+        if name == "annotations.jsonld":
+            return chunks - 2
+        if name == "codebook.md":
+            return len(self.ctx.codes)
+        return chunks
+
+    def write_zip(self, path: Path, members: list[str], *, manifest: bool) -> int:
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
+            files, rows = {}, {}
+            for name in members:
+                files[name] = Path(tmp) / name
+                rows[name] = self.write(name, files[name])
+            rows.pop("load.R", None)
+            rel_names = csv_export.coder_columns(
+                [self.ctx.coder_by_key[k].name for k in self.reliability_keys],
+                csv_export.RELIABILITY_COLUMNS,
+            )
+            coder_cols = dict(
+                zip(
+                    [self.ctx.coder_by_key[k].name for k in self.reliability_keys],
+                    rel_names, strict=True,
+                )
+            )  # fmt: skip
+            names = [*members, "MANIFEST.json"] if manifest else members
+            extra = {
+                "README.txt": bundle_exporter.readme_text(self.ctx, names, coder_cols)
+            }
+            if manifest:
+                content = bundle_exporter.manifest(
+                    self.ctx, files, rows,
+                    filters={**export_filter_params(self.project, self.filt),
+                             "description": self.ctx.filter_text},
+                )  # fmt: skip
+                extra["MANIFEST.json"] = json.dumps(
+                    content, ensure_ascii=False, indent=2
+                )
+            with open(path, "wb") as out:
+                bundle_exporter.zip_files(out, files, extra)
+        return sum(rows.values())
+
+
+def _atomic(path: Path, write: Callable[[Path], int]) -> int:
+    """Run ``write`` on a temporary file beside ``path`` and rename it into
+    place; on any error remove the temporary file and leave ``path`` alone."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValidationError(f"The folder {str(path.parent)!r} does not exist.")
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
+    try:
+        rows = write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def export_write(
+    *,
+    project: Project,
+    name: str,
+    filt: sel.ExportFilter,
+    path: Path | str,
+    now: dt.datetime | None = None,
+) -> int:
+    """Write one format (or ``bundle``) to ``path`` atomically; return rows."""
+    fmt = export_format_get(name)
+    run = _Export(project, filt, now)
+    if fmt.name in ("codebook.qdc",) and not run.ctx.codes:
+        raise ValidationError(
+            "The project has no codes: a REFI-QDA codebook needs one."
+        )
+    return _atomic(Path(path), lambda tmp: run.write(fmt.name, tmp))
+
+
+def export_stream(
+    *,
+    project: Project,
+    name: str,
+    filt: sel.ExportFilter,
+    now: dt.datetime | None = None,
+) -> Iterator[bytes]:
+    """A text format as UTF-8 chunks of about 64 KB, read row by row."""
+    fmt = export_format_get(name)
+    if not fmt.text:
+        raise ValueError(f"{fmt.name} cannot be streamed")
+    chunks = _Export(project, filt, now).text(fmt.name)
+
+    def encoded() -> Iterator[bytes]:
+        buffer: list[str] = []
+        size = 0
+        for chunk in chunks:
+            buffer.append(chunk)
+            size += len(chunk)
+            if size >= STREAM_CHUNK:
+                yield "".join(buffer).encode("utf-8")
+                buffer, size = [], 0
+        if buffer:
+            yield "".join(buffer).encode("utf-8")
+
+    return encoded()
+
+
+def export_temp_file(
+    *,
+    project: Project,
+    name: str,
+    filt: sel.ExportFilter,
+    now: dt.datetime | None = None,
+):
+    """Write a binary format to an anonymous temporary file and return it open
+    at the start (the file is gone from disk once closed)."""
+    fmt = export_format_get(name)
+    run = _Export(project, filt, now)
+    if fmt.name == "codebook.qdc" and not run.ctx.codes:
+        raise ValidationError(
+            "The project has no codes: a REFI-QDA codebook needs one."
+        )
+    directory = tempfile.mkdtemp(prefix="export-")
+    path = Path(directory) / fmt.name
+    try:
+        run.write(fmt.name, path)
+        handle = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    finally:
+        path.unlink(missing_ok=True)
+        os.rmdir(directory)
+    return handle
