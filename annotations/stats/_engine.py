@@ -1,0 +1,293 @@
+"""Shared machinery of :func:`annotations.stats.agreement.compute_agreement`.
+
+* :class:`Context`: the reliability sample as dense per-document arrays, the
+  coder pairs, and the segments rolled up the code hierarchy.
+* :class:`Features` and :func:`summed`: additive per-document features and
+  their sums, once over all documents (the point estimate, row 0) and once
+  per bootstrap resample (rows 1..B), in one matrix product.
+* :class:`Emitter`: turns arrays of estimates into :class:`AgreementRecord`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from annotations.stats.bootstrap import percentile_interval
+from annotations.stats.inputs import AgreementInput
+from annotations.stats.intervals import merge_overlaps
+from annotations.stats.results import AgreementRecord
+
+NO_DOCUMENTS = "no document in the reliability sample has two or more coders"
+
+
+# -- per-document features --
+
+
+class Features:
+    """Named per-document arrays, each of shape ``(n_documents, ...)``."""
+
+    def __init__(self, n_documents: int) -> None:
+        self.n = n_documents
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def __setitem__(self, name: str, value: np.ndarray) -> None:
+        arr = np.asarray(value, dtype=float)
+        if arr.shape[:1] != (self.n,):
+            raise ValueError(f"feature {name!r} has {arr.shape[:1]} rows, not {self.n}")
+        self.arrays[name] = arr
+
+    def __iadd__(self, other: Features) -> Features:
+        for k, v in other.arrays.items():
+            if k in self.arrays:
+                self.arrays[k] = self.arrays[k] + v
+            else:
+                self.arrays[k] = v.copy()
+        return self
+
+
+def summed(
+    feats: Features, weights: np.ndarray | None, scale: float = 1.0
+) -> dict[str, np.ndarray]:
+    """Sums over documents: row 0 unweighted, rows 1..B weighted by each
+    resample's draw counts. Returns ``name -> (1 + B, *shape)``."""
+    names = list(feats.arrays)
+    if not names:
+        return {}
+    n = feats.n
+    mats = [
+        feats.arrays[k].reshape(n, int(np.prod(feats.arrays[k].shape[1:])))
+        for k in names
+    ]
+    m = np.hstack(mats) if len(mats) > 1 else mats[0]
+    total = m.sum(axis=0, keepdims=True)
+    if weights is not None and weights.shape[0]:
+        total = np.vstack([total, weights @ m])
+    total *= scale
+    out: dict[str, np.ndarray] = {}
+    col = 0
+    for k, part in zip(names, mats, strict=True):
+        w = part.shape[1]
+        out[k] = total[:, col : col + w].reshape(
+            total.shape[0], *feats.arrays[k].shape[1:]
+        )
+        col += w
+    return out
+
+
+# -- context --
+
+
+@dataclass
+class Context:
+    """The reliability sample in dense form.
+
+    Documents and coders are renumbered: ``d`` runs over documents with two
+    or more assigned coders, ``c`` over coders assigned to at least one of
+    them. ``pair_a``, ``pair_b`` list the coder pairs sharing a document.
+    """
+
+    data: AgreementInput
+    doc_ids: np.ndarray
+    coder_ids: tuple[Hashable, ...]
+    asg: np.ndarray
+    m: np.ndarray
+    length: np.ndarray
+    pair_a: np.ndarray
+    pair_b: np.ndarray
+    weights: np.ndarray | None
+    seg_doc: np.ndarray
+    seg_coder: np.ndarray
+    seg_code: np.ndarray
+    seg_start: np.ndarray
+    seg_end: np.ndarray
+    full: bool = False
+    _rolled: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+
+    @property
+    def n_docs(self) -> int:
+        return int(self.asg.shape[0])
+
+    @property
+    def n_coders(self) -> int:
+        return int(self.asg.shape[1])
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.pair_a.size)
+
+    def pair_labels(self) -> list[tuple[Hashable, Hashable]]:
+        return [
+            (self.coder_ids[a], self.coder_ids[b])
+            for a, b in zip(self.pair_a.tolist(), self.pair_b.tolist(), strict=True)
+        ]
+
+    @property
+    def pair_docs(self) -> np.ndarray:
+        """``(D, P)``: 1 where both coders of the pair are assigned."""
+        return (self.asg[:, self.pair_a] & self.asg[:, self.pair_b]).astype(float)
+
+    def margin_features(self, feats: Features, name: str, x: np.ndarray) -> None:
+        """Add each pair's per-coder totals of ``x`` (``(D, C)``), restricted
+        to the documents the pair shares. When every coder is assigned every
+        document the coder totals serve all pairs, which saves columns."""
+        if self.full:
+            feats[name] = x
+        else:
+            feats[name + "_a"] = x[:, self.pair_a] * self.asg[:, self.pair_b]
+            feats[name + "_b"] = x[:, self.pair_b] * self.asg[:, self.pair_a]
+
+    def margins(
+        self, s: dict[str, np.ndarray], name: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.full:
+            return s[name][:, self.pair_a], s[name][:, self.pair_b]
+        return s[name + "_a"], s[name + "_b"]
+
+    def rolled(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Units of code ``k`` or any subcode: ``(doc, coder, start, end)``
+        after merging each coder's overlapping segments."""
+        return self._rolled[k]  # type: ignore[return-value]
+
+
+def build_context(data: AgreementInput, weights_for: object) -> Context:
+    """Restrict ``data`` to the reliability sample and roll segments up.
+
+    ``weights_for(n_docs)`` returns the bootstrap weight matrix (or ``None``).
+    """
+    m_all = data.assigned.sum(axis=1)
+    docs = np.flatnonzero(m_all >= 2)
+    asg_docs = data.assigned[docs]
+    coders = np.flatnonzero(asg_docs.any(axis=0))
+    asg = asg_docs[:, coders]
+    doc_map = np.full(len(data.documents), -1, dtype=np.int64)
+    doc_map[docs] = np.arange(docs.size)
+    coder_map = np.full(len(data.coders), -1, dtype=np.int64)
+    coder_map[coders] = np.arange(coders.size)
+
+    keep = doc_map[data.seg_document] >= 0
+    seg_doc = doc_map[data.seg_document[keep]]
+    seg_coder = coder_map[data.seg_coder[keep]]
+    seg_code = data.seg_code[keep]
+    seg_start = data.seg_start[keep]
+    seg_end = data.seg_end[keep]
+
+    a, b = np.triu_indices(coders.size, k=1)
+    shared = (asg[:, a] & asg[:, b]).any(axis=0) if docs.size else np.zeros(0, bool)
+    ctx = Context(
+        data=data,
+        doc_ids=docs,
+        coder_ids=tuple(data.coders[i] for i in coders),
+        asg=asg,
+        m=asg.sum(axis=1).astype(float),
+        length=data.document_lengths[docs].astype(float),
+        pair_a=a[shared],
+        pair_b=b[shared],
+        weights=weights_for(docs.size),  # type: ignore[operator]
+        seg_doc=seg_doc,
+        seg_coder=seg_coder,
+        seg_code=seg_code,
+        seg_start=seg_start,
+        seg_end=seg_end,
+        full=bool(asg.all()) if asg.size else False,
+    )
+    ctx._rolled = _roll_up(ctx)
+    return ctx
+
+
+def _roll_up(ctx: Context) -> list[tuple[np.ndarray, ...]]:
+    data = ctx.data
+    n_codes = len(data.codes)
+    depth = np.asarray([data.ancestors(k).size for k in range(n_codes)], np.int64)
+    flat = (
+        np.concatenate([data.ancestors(k) for k in range(n_codes)])
+        if n_codes
+        else np.zeros(0, np.int64)
+    )
+    ptr = np.concatenate([[0], np.cumsum(depth)])[:-1] if n_codes else depth
+    reps = depth[ctx.seg_code] if ctx.seg_code.size else np.zeros(0, np.int64)
+    src = np.repeat(np.arange(ctx.seg_code.size), reps)
+    within = np.arange(src.size) - np.repeat(np.cumsum(reps) - reps, reps)
+    target = flat[ptr[ctx.seg_code[src]] + within] if src.size else src
+    order = np.argsort(target, kind="stable")
+    src, target = src[order], target[order]
+    bounds = np.searchsorted(target, np.arange(n_codes + 1))
+    out = []
+    n_c = max(ctx.n_coders, 1)
+    for k in range(n_codes):
+        rows = src[bounds[k] : bounds[k + 1]]
+        g, s, e = merge_overlaps(
+            ctx.seg_doc[rows] * n_c + ctx.seg_coder[rows],
+            ctx.seg_start[rows],
+            ctx.seg_end[rows],
+        )
+        out.append((g // n_c, g % n_c, s, e))
+    return out
+
+
+# -- records --
+
+
+def nanmean_pairs(values: np.ndarray) -> np.ndarray:
+    """Mean over the pair axis (last) of the defined values; NaN if none."""
+    ok = np.isfinite(values)
+    cnt = ok.sum(axis=-1)
+    tot = np.where(ok, values, 0.0).sum(axis=-1)
+    return np.divide(tot, cnt, out=np.full(tot.shape, np.nan), where=cnt > 0)
+
+
+class Emitter:
+    """Collects records; row 0 of every estimate array is the point value."""
+
+    def __init__(self, confidence: float, resamples: int) -> None:
+        self.records: list[AgreementRecord] = []
+        self.confidence = confidence
+        self.resamples = resamples
+
+    def emit(
+        self,
+        level: str,
+        code: Hashable | None,
+        coefficient: str,
+        coders: tuple[Hashable, ...],
+        pair: tuple[Hashable, Hashable] | None,
+        estimates: np.ndarray,
+        *,
+        n_units: float,
+        n_documents: float,
+        undefined: str,
+        note: str | None = None,
+    ) -> None:
+        point = float(estimates[0])
+        notes = [note] if note else []
+        value = ci_low = ci_high = None
+        if np.isfinite(point):
+            value = point
+            if estimates.shape[0] > 1:
+                ci_low, ci_high, bad = percentile_interval(
+                    estimates[1:], self.confidence
+                )
+                if bad:
+                    notes.append(
+                        f"{bad} of {estimates.shape[0] - 1} bootstrap resamples "
+                        "were undefined; the interval uses the others"
+                    )
+        else:
+            notes.insert(0, undefined)
+        self.records.append(
+            AgreementRecord(
+                level=level,
+                code=code,
+                coefficient=coefficient,
+                coders=coders,
+                pair=pair,
+                value=value,
+                ci_low=ci_low,
+                ci_high=ci_high,
+                n_units=int(round(n_units)),
+                n_documents=int(round(n_documents)),
+                note="; ".join(notes) if notes else None,
+            )
+        )
