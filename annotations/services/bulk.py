@@ -1,0 +1,96 @@
+"""Bulk writes for imports and generated data: PostgreSQL COPY, or bulk_create.
+
+Rows are plain tuples in the order of ``fields`` (model attribute names, e.g.
+``document_id``). Nothing here validates: callers check every row before the
+first write, and call inside ``transaction.atomic`` so a failure writes
+nothing. Model ``save()`` and ``auto_now`` are bypassed on PostgreSQL, so
+callers pass every value (timestamps, lengths, checksums) themselves.
+"""
+
+import re
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+from django.db import connection, models
+
+BATCH = 2000
+
+
+def _pg_type(field: models.Field) -> str:
+    # "varchar(255)" -> "varchar": psycopg's binary dumpers key on the base type.
+    return re.sub(r"\(.*\)$", "", field.db_type(connection)).strip()
+
+
+def rows_insert(
+    model: type[models.Model], fields: list[str], rows: Iterable[tuple]
+) -> int:
+    """Insert ``rows`` into ``model``'s table; return how many.
+
+    PostgreSQL: one binary ``COPY ... FROM STDIN`` streaming the rows, so
+    memory stays flat however many there are. Other databases:
+    ``bulk_create`` in batches of :data:`BATCH`.
+    """
+    opts = model._meta
+    model_fields = [opts.get_field(f) for f in fields]
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in model_fields)
+        json_at = [
+            i for i, f in enumerate(model_fields) if isinstance(f, models.JSONField)
+        ]
+        count = 0
+        with connection.cursor() as cursor:
+            sql = f"COPY {connection.ops.quote_name(opts.db_table)} ({columns}) FROM STDIN (FORMAT BINARY)"
+            with cursor.cursor.copy(sql) as copy:
+                copy.set_types([_pg_type(f) for f in model_fields])
+                write = copy.write_row
+                if json_at:
+                    for row in rows:
+                        row = list(row)
+                        for i in json_at:
+                            if row[i] is not None:
+                                row[i] = Jsonb(row[i])
+                        write(row)
+                        count += 1
+                else:
+                    for row in rows:
+                        write(row)
+                        count += 1
+        return count
+    names = [f.attname for f in model_fields]
+    count = 0
+    iterator: Iterator[tuple] = iter(rows)
+    while batch := list(islice(iterator, BATCH)):
+        model.objects.bulk_create(
+            [model(**dict(zip(names, row, strict=True))) for row in batch]
+        )
+        count += len(batch)
+    return count
+
+
+def ids_reserve(model: type[models.Model], count: int) -> list[int]:
+    """Reserve ``count`` primary keys for rows written with explicit ids.
+
+    PostgreSQL draws them from the table's identity sequence, so concurrent
+    writers never collide. Elsewhere (SQLite, one writer at a time) they
+    continue after the largest id; call inside the writing transaction.
+    """
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                "FROM generate_series(1, %s)",
+                [table, pk, count],
+            )
+            return [r[0] for r in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT COALESCE(MAX({connection.ops.quote_name(pk)}), 0) "
+            f"FROM {connection.ops.quote_name(table)}"
+        )
+        first = cursor.fetchone()[0] + 1
+    return list(range(first, first + count))
