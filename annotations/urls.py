@@ -4,6 +4,7 @@ from django.urls import path
 
 from .views import home
 from .views import assignments, codebook, documents, profile, progress, projects, team
+from .views import adjudication, history
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -37,4 +38,16 @@ urlpatterns = [
     path("p/<slug:slug>/assignments/sample/", assignments.assignments_sample, name="assignments_sample"),
     path("p/<slug:slug>/assignments/rebalance/", assignments.assignments_rebalance, name="assignments_rebalance"),
     path("p/<slug:slug>/progress/", progress.progress, name="progress"),
+    # Adjudication and history (views/adjudication.py, views/history.py), PI only.
+    path("p/<slug:slug>/adjudicate/", adjudication.adjudication_list, name="adjudication_list"),
+    path("p/<slug:slug>/adjudicate/<int:document_id>/", adjudication.adjudicate, name="adjudicate"),
+    path("p/<slug:slug>/adjudicate/<int:document_id>/start/", adjudication.adjudicate_start, name="adjudicate_start"),
+    path("p/<slug:slug>/adjudicate/<int:document_id>/decide/", adjudication.adjudicate_decide, name="adjudicate_decide"),
+    path("p/<slug:slug>/adjudicate/<int:document_id>/add/", adjudication.adjudicate_add, name="adjudicate_add"),
+    path("p/<slug:slug>/adjudicate/<int:document_id>/consensus/<int:consensus_id>/", adjudication.adjudicate_consensus, name="adjudicate_consensus"),
+    path("p/<slug:slug>/adjudicate/<int:document_id>/status/", adjudication.adjudicate_status, name="adjudicate_status"),
+    path("p/<slug:slug>/history/", history.history, name="history"),
+    path("p/<slug:slug>/history/export.csv", history.history_export, name="history_export"),
+    path("p/<slug:slug>/history/<int:document_id>/", history.history_document, name="history_document"),
+    path("p/<slug:slug>/history/restore/<int:event_id>/", history.history_restore, name="history_restore"),
 ]

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from ..adjudication import Alignment, Group, Span, segments_align
 from ..models import (
@@ -316,10 +316,34 @@ def adjudication_chunks(data: AdjudicationData) -> list[Chunk]:
     return chunks
 
 
-def adjudication_documents(project: Project) -> QuerySet[Document]:
-    """Documents with at least two coders, with counts for the list page."""
+def adjudication_documents(
+    project: Project, *, status: str | None = None
+) -> QuerySet[Document]:
+    """Documents with at least two coders, with counts for the list page;
+    ``status`` filters by the effective status (see ``status_effective``)."""
+    qs = project.documents.all()
+    if status is not None:
+        changed = Exists(
+            Segment.objects.filter(
+                document=OuterRef("pk"),
+                updated_at__gt=OuterRef("adjudication__adjudicated_at"),
+            )
+        )
+        done = AdjudicationState.Status.ADJUDICATED
+        qs = {
+            NOT_STARTED: qs.filter(adjudication__isnull=True),
+            AdjudicationState.Status.OPEN: qs.filter(adjudication__status="open"),
+            done: qs.filter(adjudication__status=done).exclude(changed),
+            AdjudicationState.Status.NEEDS_REVIEW: qs.filter(
+                Q(
+                    adjudication__status=done,
+                )
+                & changed
+                | Q(adjudication__status="needs_review")
+            ),
+        }[status]
     return (
-        project.documents.annotate(
+        qs.annotate(
             n_coders=Count("assignments", distinct=True),
             n_done=Count(
                 "assignments",
@@ -329,7 +353,7 @@ def adjudication_documents(project: Project) -> QuerySet[Document]:
         )
         .filter(n_coders__gte=2)
         .select_related("adjudication")
-        .only("id", "title", "external_id", "source", "project_id")
+        .defer("text", "metadata")
         .order_by("id")
     )
 

@@ -1,0 +1,51 @@
+"""Reads of the append-only history: filtered events of a project."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from ..models import HistoryEvent, Project
+
+
+def history_events(
+    project: Project,
+    *,
+    username: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    document_id: int | None = None,
+    entity: str | None = None,
+    action: str | None = None,
+) -> QuerySet[HistoryEvent]:
+    """Events newest first. ``since`` and ``until`` are whole days in the
+    project's time zone, both included; ``username`` "-" means changes made
+    by no user (imports and commands run without one)."""
+    qs = HistoryEvent.objects.filter(project=project)
+    if username == "-":
+        qs = qs.filter(user__isnull=True)
+    elif username:
+        qs = qs.filter(user__username=username)
+    tz = timezone.get_current_timezone()
+    if since:
+        qs = qs.filter(created_at__gte=dt.datetime.combine(since, dt.time.min, tz))
+    if until:
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tz)
+        qs = qs.filter(created_at__lt=end)
+    if document_id is not None:
+        qs = qs.filter(document_id=document_id)
+    if entity:
+        qs = qs.filter(entity=entity)
+    if action:
+        qs = qs.filter(action=action)
+    return qs.select_related("user", "document").order_by("-created_at", "-id")
+
+
+def history_entities(project: Project) -> list[str]:
+    return sorted(
+        HistoryEvent.objects.filter(project=project)
+        .values_list("entity", flat=True)
+        .distinct()
+    )
