@@ -213,7 +213,9 @@
       ev.detail.isError = false;
     }
   });
-  document.addEventListener("htmx:afterSwap", function (ev) {
+  // After settling: htmx restores the swapped-in attributes while settling,
+  // which would undo classes set any earlier.
+  document.addEventListener("htmx:afterSettle", function (ev) {
     if (ev.detail.target && ev.detail.target.id === "adj-message") return;
     const msg = $("#adj-message");
     if (msg) msg.textContent = "";
