@@ -3,7 +3,19 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from . import views
+
 router = DefaultRouter()
+# Resources of one project live under its slug; outsiders get 404.
+PROJECT = r"projects/(?P<slug>[-a-zA-Z0-9_]+)"
+router.register("projects", views.ProjectViewSet, basename="api_project")
+router.register(f"{PROJECT}/members", views.MemberViewSet, basename="api_member")
+router.register(f"{PROJECT}/documents", views.DocumentViewSet, basename="api_document")
+router.register(f"{PROJECT}/codes", views.CodeViewSet, basename="api_code")
+router.register(
+    f"{PROJECT}/assignments", views.AssignmentViewSet, basename="api_assignment"
+)
+router.register(f"{PROJECT}/segments", views.SegmentViewSet, basename="api_segment")
 
 urlpatterns = [
     path("", include(router.urls)),
