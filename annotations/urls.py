@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from .views import home
+from .views import coding, home, mywork
 from .views import assignments, codebook, documents, profile, progress, projects, team
 from .views import adjudication, history
 
 urlpatterns = [
-    path("", home.home, name="home"),
+    path("", mywork.home, name="home"),
     path("p/<slug:slug>/", projects.project_detail, name="project_detail"),
     # The PI's set-up pages (views/projects.py, documents.py, codebook.py, team.py,
     # assignments.py, progress.py) and the profile with the API token.
@@ -38,6 +38,18 @@ urlpatterns = [
     path("p/<slug:slug>/assignments/sample/", assignments.assignments_sample, name="assignments_sample"),
     path("p/<slug:slug>/assignments/rebalance/", assignments.assignments_rebalance, name="assignments_rebalance"),
     path("p/<slug:slug>/progress/", progress.progress, name="progress"),
+    # The coding page (views/coding.py).
+    path("p/<slug:slug>/next/", coding.next_article, name="next_article"),
+    path("p/<slug:slug>/codes.css", coding.codes_css, name="codes_css"),
+    path("p/<slug:slug>/d/<int:document_id>/", coding.coding_page, name="coding_page"),
+    path("p/<slug:slug>/d/<int:document_id>/segments/", coding.segment_create, name="segment_create"),
+    path("p/<slug:slug>/d/<int:document_id>/segments/<int:segment_id>/", coding.segment_detail, name="segment_detail"),
+    path("p/<slug:slug>/d/<int:document_id>/segments/<int:segment_id>/edit/", coding.segment_update, name="segment_update"),
+    path("p/<slug:slug>/d/<int:document_id>/segments/<int:segment_id>/delete/", coding.segment_delete, name="segment_delete"),
+    path("p/<slug:slug>/d/<int:document_id>/segments/<int:segment_id>/restore/", coding.segment_restore, name="segment_restore"),
+    path("p/<slug:slug>/d/<int:document_id>/undo/", coding.coding_undo, name="coding_undo"),
+    path("p/<slug:slug>/d/<int:document_id>/done/", coding.assignment_done, name="assignment_done"),
+    path("p/<slug:slug>/d/<int:document_id>/reopen/", coding.assignment_reopen, name="assignment_reopen"),
     # Adjudication and history (views/adjudication.py, views/history.py), PI only.
     path("p/<slug:slug>/adjudicate/", adjudication.adjudication_list, name="adjudication_list"),
     path("p/<slug:slug>/adjudicate/<int:document_id>/", adjudication.adjudicate, name="adjudicate"),

@@ -65,6 +65,22 @@ def _check_version(segment: Segment, expected_version: int | None) -> None:
         )
 
 
+def _already_applied(
+    segment: Segment,
+    *,
+    code: Code | None,
+    memo: str | None,
+    span: tuple[int, int, str] | None,
+) -> bool:
+    if segment.deleted_at is not None:
+        return False
+    return (
+        (code is None or code.pk == segment.code_id)
+        and (memo is None or memo == segment.memo)
+        and (span is None or tuple(span) == (segment.start, segment.end, segment.quote))
+    )
+
+
 @transaction.atomic
 def segment_create(
     *,
@@ -133,6 +149,10 @@ def segment_update(
 ) -> Segment:
     """Change a segment's code, memo or span, refusing stale edits."""
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    if _already_applied(segment, code=code, memo=memo, span=span):
+        # A retry of an edit that was saved, or an edit that changes nothing:
+        # neither is a conflict, and neither is worth a new version.
+        return segment
     _check_version(segment, expected_version)
     if segment.deleted_at is not None:
         raise ValidationError({"segment": "This segment was deleted."})
@@ -169,9 +189,10 @@ def segment_delete(
 ) -> Segment:
     """Soft-delete: the row stays, so the history and undo can bring it back."""
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
-    _check_version(segment, expected_version)
     if segment.deleted_at is not None:
+        # Deleting twice (a retried request) is not a conflict.
         return segment
+    _check_version(segment, expected_version)
     _open_assignment(document=segment.document, coder=segment.coder)
     before = segment_snapshot(segment)
     segment.deleted_at = timezone.now()
@@ -192,6 +213,7 @@ def segment_restore(
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     if segment.deleted_at is None:
         return segment
+    _open_assignment(document=segment.document, coder=segment.coder)
     before = segment_snapshot(segment)
     segment.deleted_at = None
     segment.version += 1
@@ -204,6 +226,7 @@ def segment_restore(
     return segment
 
 
+@transaction.atomic
 def assignment_set_status(
     *,
     assignment: Assignment,

@@ -5,12 +5,7 @@ from django.shortcuts import render
 from .. import permissions
 
 
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    projects = permissions.projects_for(request.user).prefetch_related("memberships")
-    return render(request, "annotations/home.html", {"projects": projects})
-
-
+# My work (the home page) lives in views/mywork.py.
 @login_required
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     project = permissions.project_get_or_404(request.user, slug)
