@@ -1,10 +1,10 @@
-import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from ..services.errors import InputError, Problem
-from .text import cell_int, cell_str, decode_utf8, read_table
+from .text import cell_int, cell_str, decode_utf8, json_loads, read_table, short
 
 LEVELS = {"", "nominal", "ordinal", "interval", "ratio"}
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -38,12 +38,7 @@ def parse_codebook_file(name: str, data: bytes) -> list[CodeRow]:
     """
     text = decode_utf8(data, name)
     if PurePath(name).suffix.lower() == ".json":
-        try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                [Problem(f"invalid JSON: {exc.msg}", name, exc.lineno)]
-            ) from None
+        loaded = json_loads(text, name)
         if isinstance(loaded, dict):
             loaded = loaded.get("codes")
         if not isinstance(loaded, list) or not all(isinstance(r, dict) for r in loaded):
@@ -71,27 +66,38 @@ def _row(raw: dict, line: int) -> CodeRow:
     if not name:
         raise ValueError("a code needs a name")
     if "/" in name or len(name) > 100:
-        raise ValueError(f"invalid code name {name!r} (no '/', 100 characters at most)")
+        raise ValueError(
+            f"invalid code name {short(name)} (no '/', 100 characters at most)"
+        )
     color = cell_str(raw, "color")
     if color and not COLOR.match(color):
-        raise ValueError(f"colour must look like #1f77b4, got {color!r}")
+        raise ValueError(f"colour must look like #1f77b4, got {short(color)}")
     key = cell_str(raw, "key")
     if len(key) > 1:
-        raise ValueError(f"key must be one character, got {key!r}")
+        raise ValueError(f"key must be one character, got {short(key)}")
     level = cell_str(raw, "level").lower()
     if level not in LEVELS:
-        raise ValueError(f"level must be nominal, ordinal, interval or ratio, got {level!r}")
+        raise ValueError(
+            f"level must be nominal, ordinal, interval or ratio, got {short(level)}"
+        )
     value_text = cell_str(raw, "value")
     try:
         value = float(value_text) if value_text else None
     except ValueError:
-        raise ValueError(f"value must be a number, got {value_text!r}") from None
+        raise ValueError(f"value must be a number, got {short(value_text)}") from None
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"value must be a finite number, got {short(value_text)}")
     order = cell_int(raw, "order") if cell_str(raw, "order") else None
+    parent = cell_str(raw, "parent")
+    if len(parent) > 1000:
+        raise ValueError("parent is longer than 1000 characters")
+    if order is not None and not -(2**31) <= order < 2**31:
+        raise ValueError(f"order is out of range: {short(order)}")
     fields = {f: cell_str(raw, f) for f in TEXT_FIELDS}
     if len(fields["description"]) > 300:
         raise ValueError("description is longer than 300 characters")
     return CodeRow(
-        name=name, parent=cell_str(raw, "parent"), color=color.lower(), key=key,
+        name=name, parent=parent, color=color.lower(), key=key,
         order=order, value=value, level=level, line=line, **fields,
     )  # fmt: skip
 
@@ -108,14 +114,16 @@ def _check_set(rows: list[CodeRow], name: str) -> list[Problem]:
     for row in rows:
         path = code_path(row)
         if path in paths:
-            problems.append(Problem(f"code {path!r} is defined twice", name, row.line))
+            problems.append(
+                Problem(f"code {short(path)} is defined twice", name, row.line)
+            )
         paths.add(path)
         names_seen.add(row.name)
         if row.key:
             if row.key in keys:
                 problems.append(
                     Problem(
-                        f"key {row.key!r} is used by {keys[row.key]!r} and {row.name!r}",
+                        f"key {row.key!r} is used by {short(keys[row.key])} and {short(row.name)}",
                         name,
                         row.line,
                     )
@@ -126,7 +134,7 @@ def _check_set(rows: list[CodeRow], name: str) -> list[Problem]:
         if row.parent and row.parent not in paths and row.parent not in names_seen:
             problems.append(
                 Problem(
-                    f"parent {row.parent!r} of {row.name!r} is not defined in the file",
+                    f"parent {short(row.parent)} of {short(row.name)} is not defined in the file",
                     name,
                     row.line,
                 )

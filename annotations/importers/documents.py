@@ -3,7 +3,14 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from ..services.errors import InputError, Problem
-from .text import cell_str, decode_utf8, normalise_newlines, read_table
+from .text import (
+    cell_str,
+    decode_utf8,
+    normalise_newlines,
+    read_table,
+    short,
+    storable_check,
+)
 
 KNOWN = {"external_id", "title", "text", "source", "url", "published"}
 
@@ -26,7 +33,9 @@ def _date(value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value[:10])
     except ValueError:
-        raise ValueError(f"published must be a date (YYYY-MM-DD), got {value!r}") from None
+        raise ValueError(
+            f"published must be a date (YYYY-MM-DD), got {short(value)}"
+        ) from None
 
 
 def parse_document_files(files: list[tuple[str, bytes]]) -> list[DocumentRow]:
@@ -45,6 +54,9 @@ def parse_document_files(files: list[tuple[str, bytes]]) -> list[DocumentRow]:
             text = decode_utf8(data, name)
             if suffix == ".txt":
                 stem = PurePath(name).stem
+                if not text.strip():
+                    problems.append(Problem("the text is empty", name))
+                    continue
                 rows.append(
                     DocumentRow(
                         external_id=stem, title=stem.replace("_", " "),
@@ -64,7 +76,7 @@ def parse_document_files(files: list[tuple[str, bytes]]) -> list[DocumentRow]:
         if row.external_id in seen:
             problems.append(
                 Problem(
-                    f"duplicate external_id {row.external_id!r} "
+                    f"duplicate external_id {short(row.external_id)} "
                     f"(also in {seen[row.external_id]})",
                     row.origin,
                 )
@@ -81,17 +93,25 @@ def _parse_table(text: str, name: str, problems: list[Problem]) -> list[Document
     rows = []
     for line, raw in read_table(text, name):
         try:
-            missing = [k for k in ("external_id", "title", "text") if not raw.get(k)]
+            missing = [
+                k
+                for k in ("external_id", "title", "text")
+                if not cell_str(raw, k).strip()
+            ]
             if missing:
                 raise ValueError(f"missing {', '.join(missing)}")
             metadata = {k: v for k, v in raw.items() if k not in KNOWN and k}
+            storable_check(metadata, "a metadata column")
+            url = cell_str(raw, "url")
+            if len(url) > 1000:
+                raise ValueError("url is longer than 1000 characters")
             rows.append(
                 DocumentRow(
                     external_id=cell_str(raw, "external_id"),
                     title=cell_str(raw, "title")[:500],
                     text=normalise_newlines(cell_str(raw, "text")),
                     source=cell_str(raw, "source")[:255],
-                    url=cell_str(raw, "url"),
+                    url=url,
                     published=_date(cell_str(raw, "published")),
                     metadata=metadata,
                     origin=f"{name}, line {line}",

@@ -3,6 +3,10 @@ from dataclasses import dataclass
 from ..services.errors import InputError, Problem
 from .text import cell_int, cell_str, decode_utf8, read_table
 
+# Longer references cannot name anything (titles hold 500 characters,
+# usernames 150, a code path a few names of 100).
+REF_LIMITS = {"document": 500, "coder": 150, "code": 1000}
+
 
 @dataclass(frozen=True)
 class SegmentRow:
@@ -26,9 +30,17 @@ def parse_segment_file(name: str, data: bytes) -> list[SegmentRow]:
             missing = [k for k in ("document", "coder", "code") if not cell_str(raw, k)]
             if missing:
                 raise ValueError(f"missing {', '.join(missing)}")
+            for key, limit in REF_LIMITS.items():
+                if len(cell_str(raw, key)) > limit:
+                    raise ValueError(
+                        f"{key} is longer than {limit} characters: "
+                        f"no {key} is named like that"
+                    )
             start, end = cell_int(raw, "start"), cell_int(raw, "end")
             if start < 0 or end <= start:
-                raise ValueError(f"invalid span [{start}, {end}): need 0 <= start < end")
+                raise ValueError(
+                    f"invalid span [{start}, {end}): need 0 <= start < end"
+                )
             quote = raw.get("quote")
             rows.append(
                 SegmentRow(
