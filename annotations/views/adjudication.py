@@ -16,6 +16,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import escape, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import permissions
@@ -49,6 +51,30 @@ def code_choices(codes: dict[int, Code]) -> list[tuple[int, str]]:
     return [(c.pk, "/".join(x.name for x in path(c))) for c in ordered if not c.retired]
 
 
+def chunks_html(chunks: list[selectors.Chunk]) -> str:
+    """The text as runs of ``<span class="ch">``: built here rather than in a
+    template loop, as a long article has thousands of runs."""
+    out = []
+    for c in chunks:
+        cls = "ch open" if c.open else "ch dis" if c.groups else "ch"
+        attrs = f' data-g="{" ".join(c.groups)}"' if c.groups else ""
+        if c.labels:
+            lanes = "|".join(",".join(lane) for lane in c.lanes)
+            attrs += f' data-lanes="{escape(lanes)}" title="{escape(c.labels)}"'
+        out.append(
+            f'<span class="{cls}" data-s="{c.start}"{attrs}>{escape(c.text)}</span>'
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+
+def options_html(codes: list[tuple[int, str]], selected: int | None = None) -> str:
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((pk, " selected" if pk == selected else "", path) for pk, path in codes),
+    )
+
+
 def _context(project: Project, document: Document, **extra) -> dict:
     data = selectors.adjudication_data(document)
     codes = code_choices(data.codes)
@@ -57,14 +83,17 @@ def _context(project: Project, document: Document, **extra) -> dict:
     }
     for s in [*data.segments.values(), *data.consensus, *data.deleted_consensus]:
         s.code_path = paths[s.code_id]
+    for c in data.consensus:
+        c.code_options = options_html(codes, selected=c.code_id)
     return {
         "project": project,
         "is_pi": True,
         "active": "adjudication",
         "document": document,
         "data": data,
-        "chunks": selectors.adjudication_chunks(data),
+        "text_html": chunks_html(selectors.adjudication_chunks(data)),
         "codes": codes,
+        "code_options": options_html(codes),
         "overlap_choices": OVERLAP_CHOICES,
         "overlap_value": ""
         if data.state is None or data.state.overlap is None
