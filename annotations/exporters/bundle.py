@@ -88,7 +88,11 @@ def codebook_hash(ctx: ExportContext) -> str:
 
 
 def readme_text(
-    ctx: ExportContext, names: Sequence[str], coder_columns: Mapping[str, str]
+    ctx: ExportContext,
+    names: Sequence[str],
+    coder_columns: Mapping[str, str],
+    *,
+    left_out: Mapping[str, str] | None = None,
 ) -> str:
     """README.txt: what each file is, the offset rule and the coder names."""
     lines = [
@@ -100,8 +104,11 @@ def readme_text(
     ]
     for name in names:
         lines.append(f"  {name}: {DESCRIPTIONS.get(name, '')}")
+    for name, why in (left_out or {}).items():
+        lines.append(f"  {name}: left out, {why}")
     lines += ["", OFFSETS, "", "Text is UTF-8 without a byte order mark; CSV files use "
-              "RFC 4180 quoting and \\n line ends; times are UTC."]  # fmt: skip
+              "RFC 4180 quoting and \\n line ends; times are UTC. R's read.csv turns a "
+              "\\r\\n or \\r inside a memo into \\n (the .dta keeps them)."]  # fmt: skip
     if coder_columns:
         lines += ["", "Coder columns (usernames made valid variable names):"]
         lines += [f"  {col}: {name}" for name, col in coder_columns.items()]

@@ -50,19 +50,28 @@ class CsvLines:
     """Turns rows into CSV lines.
 
     ``csv`` quotes a field with ``\\n`` but not one with a lone ``\\r`` when the
-    line end is ``\\n``; a row holding ``\\r`` is therefore written with every
-    field quoted, which RFC 4180 readers take as the same values.
+    line end is ``\\n``. A row holding ``\\r`` is therefore written by hand with
+    every non-empty text field quoted; numbers and empty cells stay bare, so
+    R's ``read.csv`` still reads them into integer columns.
     """
 
     def __init__(self) -> None:
         self._line = _Line()
         self._minimal = csv.writer(self._line, lineterminator="\n")
-        self._all = csv.writer(self._line, lineterminator="\n", quoting=csv.QUOTE_ALL)
 
     def __call__(self, row: Sequence) -> str:
-        carriage = any(isinstance(v, str) and "\r" in v for v in row)
-        (self._all if carriage else self._minimal).writerow(row)
+        if any(isinstance(v, str) and "\r" in v for v in row):
+            return ",".join(_quoted(v) for v in row) + "\n"
+        self._minimal.writerow(row)
         return self._line.text
+
+
+def _quoted(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return '"' + value.replace('"', '""') + '"'
+    return str(value)
 
 
 def segments_csv(ctx: ExportContext, rows: Iterable[SegmentRow]) -> Iterator[str]:

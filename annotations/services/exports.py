@@ -259,6 +259,10 @@ class _Export:
         return chunks
 
     def write_zip(self, path: Path, members: list[str], *, manifest: bool) -> int:
+        left_out: dict[str, str] = {}
+        if "codebook.qdc" in members and not self.ctx.codes:
+            members = [m for m in members if m != "codebook.qdc"]
+            left_out["codebook.qdc"] = "the project has no codes (the schema needs one)"
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
             files, rows = {}, {}
             for name in members:
@@ -277,7 +281,9 @@ class _Export:
             )  # fmt: skip
             names = [*members, "MANIFEST.json"] if manifest else members
             extra = {
-                "README.txt": bundle_exporter.readme_text(self.ctx, names, coder_cols)
+                "README.txt": bundle_exporter.readme_text(
+                    self.ctx, names, coder_cols, left_out=left_out
+                )
             }
             if manifest:
                 content = bundle_exporter.manifest(
