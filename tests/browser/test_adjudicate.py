@@ -54,6 +54,11 @@ def test_pi_adjudicates_a_seed_article_with_the_keyboard(
     page, live_server, login, seed_article
 ):
     doc = seed_article
+    csp = []
+    page.on(
+        "console",
+        lambda m: csp.append(m.text) if "Content Security" in m.text else None,
+    )
     login("pi", "pi-demo-2026")
     page.goto(f"{live_server.url}/p/takedowns/adjudicate/{doc.pk}/")
     expect(page.locator(".adj-bar")).to_contain_text("Not started")
@@ -104,6 +109,13 @@ def test_pi_adjudicates_a_seed_article_with_the_keyboard(
 
     page.keyboard.press("m")
     expect(page.locator(".adj-bar")).to_contain_text("Adjudicated by pi")
+
+    page.goto(f"{live_server.url}/p/takedowns/history/{doc.pk}/")
+    expect(page.locator("table.history")).to_contain_text("Created consensus")
+    page.screenshot(path="/tmp/adjudicate-history.png", full_page=True)
+    page.goto(f"{live_server.url}/p/takedowns/adjudicate/")
+    expect(page.locator("table.adj-list")).to_contain_text("Adjudicated")
+    assert not [m for m in csp if "adjudicate" in m], csp
 
     state = AdjudicationState.objects.get(document=doc)
     assert state.status == "adjudicated" and state.adjudicator.username == "pi"
