@@ -9,13 +9,15 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from .. import permissions
 from ..models import Assignment, Code, Document, Project, Segment
-from .coding_text import SpanView, codes_css, text_html
+from .coding_text import SegmentItem, SpanView, codes_css, segment_items_html, text_html
 
 __all__ = ["codes_css", "text_html"]  # re-exported for the views
 
@@ -101,6 +103,7 @@ SEGMENT_FIELDS = ("id", "document_id", "coder_id", "code_id", "start", "end",
 class SegmentGroup:
     node: CodeNode | None
     segments: list[Segment]
+    items: SafeString = SafeString("")  # the list's <li> lines
 
 
 @dataclass
@@ -128,6 +131,7 @@ class CodingPage:
     others_allowed: bool
     progress: Progress
     text: SafeString
+    urls: tuple[str, str] = ("", "")  # the page's URL and its segments/ URL
 
     @property
     def can_code(self) -> bool:
@@ -143,19 +147,24 @@ class CodingPage:
             and self.assignment.status == Assignment.Status.DONE
         )
 
-    @property
+    @cached_property
     def groups(self) -> list[SegmentGroup]:
-        return segment_groups(self.segments, self.codebook)
+        return segment_groups(self.segments, self.codebook, urls=self.urls)
 
-    @property
+    @cached_property
     def other_groups(self) -> list[SegmentGroup]:
-        return segment_groups(self.others, self.codebook)
+        return segment_groups(self.others, self.codebook, urls=self.urls, own=False)
 
 
 def segment_groups(
-    segments: Sequence[Segment], codebook: Codebook
+    segments: Sequence[Segment],
+    codebook: Codebook,
+    *,
+    urls: tuple[str, str] | None = None,
+    own: bool = True,
 ) -> list[SegmentGroup]:
-    """Segments grouped by code, in codebook order; in text order within."""
+    """Segments grouped by code, in codebook order; in text order within.
+    With ``urls`` (page, segments), each group carries its list lines."""
     by_code: dict[int, list[Segment]] = defaultdict(list)
     for segment in segments:
         by_code[segment.code_id].append(segment)
@@ -165,6 +174,13 @@ def segment_groups(
         if node.code.pk in by_code
     ]
     groups.extend(SegmentGroup(None, segs) for segs in by_code.values())
+    if urls:
+        for group in groups:
+            group.items = segment_items_html(
+                [SegmentItem(s.pk, s.quote, s.memo, "" if own else s.coder.username)
+                 for s in group.segments],
+                page_url=urls[0], segments_url=urls[1],
+            )  # fmt: skip
     return groups
 
 
@@ -267,6 +283,7 @@ def coding_page_get(
         span_views(segments, codebook, own=True)
         + span_views(others, codebook, own=False),
     )
+    url = reverse("coding_page", args=[project.slug, document.pk])
     return CodingPage(
         project=project,
         document=document,
@@ -279,4 +296,5 @@ def coding_page_get(
         others_allowed=others_allowed,
         progress=coder_progress(user=user, project=project, current_id=document.pk),
         text=text,
+        urls=(url, f"{url}segments/"),
     )
