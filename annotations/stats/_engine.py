@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from annotations.stats.bootstrap import percentile_interval
+from annotations.stats.bootstrap import percentile_intervals
 from annotations.stats.inputs import AgreementInput
 from annotations.stats.intervals import merge_overlaps
 from annotations.stats.results import AgreementRecord
@@ -48,32 +49,35 @@ class Features:
         return self
 
 
-def summed(
-    feats: Features, weights: np.ndarray | None, scale: float = 1.0
-) -> dict[str, np.ndarray]:
+def summed(feats: Features, weights: np.ndarray | None) -> dict[str, np.ndarray]:
     """Sums over documents: row 0 unweighted, rows 1..B weighted by each
     resample's draw counts. Returns ``name -> (1 + B, *shape)``."""
-    names = list(feats.arrays)
-    if not names:
-        return {}
-    n = feats.n
-    mats = [
-        feats.arrays[k].reshape(n, int(np.prod(feats.arrays[k].shape[1:])))
-        for k in names
-    ]
+    return summed_many([feats], weights)[0]
+
+
+def summed_many(
+    blocks: list[Features], weights: np.ndarray | None
+) -> list[dict[str, np.ndarray]]:
+    """:func:`summed` for several blocks in one matrix product (BLAS is far
+    more efficient on one wide matrix than on many narrow ones)."""
+    layout: list[tuple[int, str, tuple[int, ...], int]] = []
+    mats = []
+    for i, feats in enumerate(blocks):
+        for k, arr in feats.arrays.items():
+            width = int(np.prod(arr.shape[1:]))
+            mats.append(arr.reshape(arr.shape[0], width))
+            layout.append((i, k, arr.shape[1:], width))
+    out: list[dict[str, np.ndarray]] = [{} for _ in blocks]
+    if not mats:
+        return out
     m = np.hstack(mats) if len(mats) > 1 else mats[0]
     total = m.sum(axis=0, keepdims=True)
     if weights is not None and weights.shape[0]:
         total = np.vstack([total, weights @ m])
-    total *= scale
-    out: dict[str, np.ndarray] = {}
     col = 0
-    for k, part in zip(names, mats, strict=True):
-        w = part.shape[1]
-        out[k] = total[:, col : col + w].reshape(
-            total.shape[0], *feats.arrays[k].shape[1:]
-        )
-        col += w
+    for i, k, shape, width in layout:
+        out[i][k] = total[:, col : col + width].reshape(total.shape[0], *shape)
+        col += width
     return out
 
 
@@ -238,13 +242,32 @@ def nanmean_pairs(values: np.ndarray) -> np.ndarray:
     return np.divide(tot, cnt, out=np.full(tot.shape, np.nan), where=cnt > 0)
 
 
-class Emitter:
-    """Collects records; row 0 of every estimate array is the point value."""
+@dataclass
+class _Pending:
+    key: tuple[int, int, int]
+    fields: dict[str, Any]
+    estimates: np.ndarray
+    note: str | None
+    undefined: str
 
-    def __init__(self, confidence: float, resamples: int) -> None:
-        self.records: list[AgreementRecord] = []
+
+class Emitter:
+    """Collects estimates (row 0 the point value, rows 1..B the bootstrap
+    replicates) and turns them into records, ordered by level (in
+    ``levels`` order), code (all codes first, then ``codes`` order) and
+    emission order; percentile intervals are computed for all rows at once.
+    """
+
+    def __init__(
+        self,
+        confidence: float,
+        levels: tuple[str, ...],
+        codes: tuple[Hashable, ...],
+    ) -> None:
         self.confidence = confidence
-        self.resamples = resamples
+        self._level = {lv: i for i, lv in enumerate(levels)}
+        self._code = {c: i for i, c in enumerate(codes)}
+        self._pending: list[_Pending] = []
 
     def emit(
         self,
@@ -260,34 +283,55 @@ class Emitter:
         undefined: str,
         note: str | None = None,
     ) -> None:
-        point = float(estimates[0])
-        notes = [note] if note else []
-        value = ci_low = ci_high = None
-        if np.isfinite(point):
-            value = point
-            if estimates.shape[0] > 1:
-                ci_low, ci_high, bad = percentile_interval(
-                    estimates[1:], self.confidence
-                )
-                if bad:
-                    notes.append(
-                        f"{bad} of {estimates.shape[0] - 1} bootstrap resamples "
-                        "were undefined; the interval uses the others"
-                    )
-        else:
-            notes.insert(0, undefined)
-        self.records.append(
-            AgreementRecord(
-                level=level,
-                code=code,
-                coefficient=coefficient,
-                coders=coders,
-                pair=pair,
-                value=value,
-                ci_low=ci_low,
-                ci_high=ci_high,
-                n_units=int(round(n_units)),
-                n_documents=int(round(n_documents)),
-                note="; ".join(notes) if notes else None,
-            )
+        key = (
+            self._level[level],
+            -1 if code is None else self._code[code],
+            len(self._pending),
         )
+        fields = {
+            "level": level,
+            "code": code,
+            "coefficient": coefficient,
+            "coders": coders,
+            "pair": pair,
+            "n_units": int(round(float(n_units))),
+            "n_documents": int(round(float(n_documents))),
+        }
+        est = np.asarray(estimates, dtype=float).reshape(-1)
+        self._pending.append(_Pending(key, fields, est, note, undefined))
+
+    def records(self) -> list[AgreementRecord]:
+        pending = sorted(self._pending, key=lambda p: p.key)
+        points = np.array([p.estimates[0] for p in pending])
+        n_boot = pending[0].estimates.size - 1 if pending else 0
+        lows = np.full(len(pending), np.nan)
+        highs = np.full(len(pending), np.nan)
+        bad = np.zeros(len(pending), dtype=np.int64)
+        if n_boot:
+            reps = np.vstack([p.estimates[1:] for p in pending])
+            lows, highs, bad = percentile_intervals(reps, self.confidence)
+        out = []
+        for i, p in enumerate(pending):
+            notes = [p.note] if p.note else []
+            value = ci_low = ci_high = None
+            if np.isfinite(points[i]):
+                value = float(points[i])
+                if np.isfinite(lows[i]):
+                    ci_low, ci_high = float(lows[i]), float(highs[i])
+                if bad[i]:
+                    notes.append(
+                        f"{bad[i]} of {n_boot} bootstrap resamples were "
+                        "undefined; the interval uses the others"
+                    )
+            else:
+                notes.insert(0, p.undefined)
+            out.append(
+                AgreementRecord(
+                    **p.fields,
+                    value=value,
+                    ci_low=ci_low,
+                    ci_high=ci_high,
+                    note="; ".join(notes) if notes else None,
+                )
+            )
+        return out

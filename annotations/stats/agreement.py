@@ -14,11 +14,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 
 import numpy as np
 
-from annotations.stats._engine import Context, Emitter, Features, build_context, summed
+from annotations.stats._engine import (
+    Context,
+    Emitter,
+    Features,
+    build_context,
+    summed,
+    summed_many,
+)
 from annotations.stats.bootstrap import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -34,7 +41,11 @@ from annotations.stats.code_levels import (
 )
 from annotations.stats.inputs import AgreementInput
 from annotations.stats.results import AgreementRecord
-from annotations.stats.unitizing import emit_unitizing_all, unitizing_features
+from annotations.stats.unitizing import (
+    emit_unitizing_all,
+    summed_squares,
+    unitizing_features,
+)
 from annotations.stats.variable_level import emit_variable
 
 LEVELS: tuple[str, ...] = ("document", "variable", "character", "unitizing", "span")
@@ -89,61 +100,57 @@ def compute_agreement(
         return resample_weights(n_docs, bootstrap, seed) if bootstrap else None
 
     ctx = build_context(data, weights_for)
-    em = Emitter(confidence, bootstrap)
-    by_level: dict[str, list[AgreementRecord]] = {lv: [] for lv in wanted}
-    code_set = frozenset(wanted) & {"document", "character", "unitizing", "span"}
-
-    if code_set:
-        _per_code(ctx, em, code_set, by_level)
+    em = Emitter(confidence, wanted, data.codes)
+    code_levels = frozenset(wanted) & {"document", "character", "unitizing", "span"}
+    if code_levels:
+        _per_code(ctx, em, code_levels)
     if "variable" in wanted:
         for var in data.variables:
             emit_variable(ctx, em, var)
-        by_level["variable"] = em.records
-        em.records = []
-    return [r for lv in wanted for r in by_level[lv]]
+    return em.records()
 
 
-def _per_code(
-    ctx: Context,
-    em: Emitter,
-    levels: frozenset[str],
-    by_level: dict[str, list[AgreementRecord]],
-) -> None:
+# Columns x documents of features summed in one matrix product.
+_BATCH_FLOATS = 1 << 24
+
+
+def _per_code(ctx: Context, em: Emitter, levels: frozenset[str]) -> None:
     com = summed(common_features(ctx), ctx.weights)
-    pooled = Features(ctx.n_docs)
-    per_code: dict[str, list[AgreementRecord]] = {lv: [] for lv in levels}
     codes = ctx.data.codes
-    emitters = {
-        "document": lambda code, s, k: emit_document(ctx, em, code, s, com, k),
-        "character": lambda code, s, k: emit_character(ctx, em, code, s, com, k),
-        "span": lambda code, s, k: emit_span(ctx, em, code, s, com),
-    }
+    pooled = Features(ctx.n_docs)
+    batch: list[tuple[Hashable, Features]] = []
+
+    def emit(code: Hashable | None, s: dict[str, np.ndarray], n_codes: int) -> None:
+        if "document" in levels:
+            emit_document(ctx, em, code, s, com, n_codes)
+        if "character" in levels:
+            emit_character(ctx, em, code, s, com, n_codes)
+        if "unitizing" in levels and code is not None:
+            emit_unitizing_code(ctx, em, code, s, com)
+        if "span" in levels:
+            emit_span(ctx, em, code, s, com)
+
+    def flush() -> None:
+        for (code, _), s in zip(
+            batch, summed_many([f for _, f in batch], ctx.weights), strict=True
+        ):
+            emit(code, s, 1)
+        batch.clear()
+
+    size = 0
     for k, code in enumerate(codes):
         feats = code_features(ctx, k, levels)
-        s = summed(feats, ctx.weights)
-        for lv in ("document", "character", "unitizing", "span"):
-            if lv not in levels:
-                continue
-            if lv == "unitizing":
-                emit_unitizing_code(ctx, em, code, s, com)
-            else:
-                emitters[lv](code, s, 1)
-            per_code[lv].extend(em.records)
-            em.records = []
-        pooled += feats
-
+        if levels - {"unitizing"}:
+            pooled += feats
+        batch.append((code, feats))
+        size += sum(a.size for a in feats.arrays.values())
+        if size >= _BATCH_FLOATS:
+            flush()
+            size = 0
+    flush()
+    if codes and levels - {"unitizing"}:
+        emit(None, summed(pooled, ctx.weights), len(codes))
     if "unitizing" in levels:
-        ufeats, n_combo = unitizing_features(ctx)
-        emit_unitizing_all(ctx, em, summed(ufeats, ctx.weights), n_combo)
-        by_level["unitizing"] = em.records + per_code["unitizing"]
-        em.records = []
-    if codes and levels & {"document", "character", "span"}:
-        s = summed(pooled, ctx.weights)
-        for lv in ("document", "character", "span"):
-            if lv in levels:
-                emitters[lv](None, s, len(codes))
-                by_level[lv] = em.records + per_code[lv]
-                em.records = []
-    for lv in levels:
-        if not by_level[lv]:
-            by_level[lv] = per_code[lv]
+        ufeats, margins, n_combo = unitizing_features(ctx)
+        valued_sq = summed_squares(margins, ctx.weights)
+        emit_unitizing_all(ctx, em, summed(ufeats, ctx.weights), valued_sq, n_combo)

@@ -35,9 +35,9 @@ def merge_overlaps(
     """
     if group.size == 0:
         return group, start, end
-    order = np.lexsort((start, group))
+    big = np.int64(end.max()) + 1
+    order = np.argsort(group * big + start)
     g, s, e = group[order], start[order], end[order]
-    big = np.int64(e.max()) + 1
     # Offsetting by group keeps the running maximum from leaking across groups.
     runmax = np.maximum.accumulate(e + g * big)
     new = np.ones(g.size, dtype=bool)
@@ -101,7 +101,8 @@ def sweep(
     g2 = np.concatenate([group, group])
     pos = np.concatenate([start, end])
     delta = np.concatenate([np.ones(n, np.int64), -np.ones(n, np.int64)])
-    order = np.lexsort((pos, g2))
+    big = np.int64(pos.max(initial=0)) + 1
+    order = np.argsort(g2 * big + pos)
     g2, pos = g2[order], pos[order]
     count = np.cumsum(delta[order])
     length = np.zeros(2 * n, dtype=np.int64)

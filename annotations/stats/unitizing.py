@@ -45,6 +45,8 @@ continuum of length 60 shipped with pygamma-agreement: u-alpha = .510 and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from annotations.stats import formulas as f
@@ -54,9 +56,20 @@ from annotations.stats.intervals import merge_overlaps, sweep
 _HASH_SEED = 8_675_309  # fixed: combination ids must not depend on the run
 
 
-def unitizing_features(ctx: Context) -> tuple[Features, int]:
-    """Per-document sufficient statistics of u-alpha and |u-alpha, and the
-    number of characters carrying combined codes."""
+@dataclass(frozen=True)
+class Margins:
+    """Sparse per-document margins: ``amount`` characters of ``value`` in
+    ``doc`` (one entry per (document, value) pair)."""
+
+    doc: np.ndarray
+    value: np.ndarray
+    amount: np.ndarray
+
+
+def unitizing_features(ctx: Context) -> tuple[Features, Margins, int]:
+    """Per-document sufficient statistics of u-alpha and |u-alpha, the
+    sparse margins of the valued sections, and the number of characters
+    carrying combined codes."""
     n_docs, n_coders = ctx.n_docs, max(ctx.n_coders, 1)
     n_codes = len(ctx.data.codes)
     feats = Features(n_docs)
@@ -87,34 +100,35 @@ def unitizing_features(ctx: Context) -> tuple[Features, int]:
         value[combo] = n_codes + inv.ravel()
     n_values = int(value.max()) + 1 if value.size else 0
     p_doc = p_dc // n_coders
-    p_coder = p_dc % n_coders
+    p_end = p_start + p_len.astype(np.int64)
 
-    # 3. Margins and self-pairings.
-    r = np.bincount(
-        p_doc * n_values + value, weights=p_len, minlength=n_docs * n_values
-    ).reshape(n_docs, n_values)
-    valued = r.sum(axis=1)
+    # 3. Margins l_c. per (document, value), kept sparse: with overlapping
+    # codes there can be thousands of combined values, each in few documents.
+    key, entry = np.unique(p_doc * max(n_values, 1) + value, return_inverse=True)
+    entry = entry.ravel()
+    e_doc = key // max(n_values, 1)
+    e_value = key % max(n_values, 1)
+    e_len = np.bincount(entry, weights=p_len, minlength=key.size)
+    valued = np.bincount(e_doc, weights=e_len, minlength=n_docs)
     selfpairs = np.bincount(p_doc, weights=p_len**2, minlength=n_docs) + (lsum - valued)
 
     # 4. Observed agreement on values: sweep sections of one value across
     # coders (a coder's sections are disjoint).
     mm1 = np.maximum(ctx.m - 1.0, 1.0)
-    vs = sweep(p_doc * n_values + value, p_start, p_start + p_len.astype(np.int64))
-    t1, t2 = vs.moments(n_docs * n_values)
-    agree_valued = (t2 - t1).reshape(n_docs, n_values).sum(axis=1)
+    t1, t2 = sweep(entry, p_start, p_end).moments(key.size)
+    agree_valued = np.bincount(e_doc, weights=t2 - t1, minlength=n_docs)
     # ... and on gaps: n coders cover a stretch, m - n leave it a gap.
-    a1, a2 = sweep(p_doc, p_start, p_start + p_len.astype(np.int64)).moments(n_docs)
+    a1, a2 = sweep(p_doc, p_start, p_end).moments(n_docs)
     m, length = ctx.m, ctx.length
     agree_gap = length * m * (m - 1.0) - (2.0 * m - 1.0) * a1 + a2
-    del p_coder
 
     feats["trace"] = (agree_valued + agree_gap) / mm1
     feats["gap_gap"] = agree_gap / mm1
     feats["valued"] = valued
-    feats["margins"] = r
     feats["selfpairs"] = selfpairs
     feats["lsum"] = lsum
-    return feats, n_combo_chars
+    margins = Margins(e_doc, e_value, e_len)
+    return feats, margins, n_combo_chars
 
 
 def _sections(
@@ -133,7 +147,8 @@ def _sections(
     grp = np.concatenate([dc, dc])
     pos = np.concatenate([start, end])
     sign = np.concatenate([np.ones(n, np.int64), -np.ones(n, np.int64)])
-    order = np.lexsort((pos, grp))
+    big = np.int64(pos.max(initial=0)) + 1
+    order = np.argsort(grp * big + pos)
     grp, pos, sign = grp[order], pos[order], sign[order]
     kk = np.concatenate([code, code])[order]
     cnt = np.cumsum(sign)
@@ -158,14 +173,76 @@ def _sections(
     )
 
 
+def summed_squares(margins: Margins, weights: np.ndarray | None) -> np.ndarray:
+    """``sum_v (sum_d w_d x_dv)^2`` for unit weights (row 0) and each
+    resample's document weights (rows 1..B).
+
+    Values found in many documents go through a dense matrix product; the
+    many rare ones (combinations of codes) through a gather of the weight
+    rows of their few documents, which costs their entries times ``B``.
+    """
+    doc, value, amount = margins.doc, margins.value, margins.amount
+    n_values = int(value.max()) + 1 if value.size else 0
+    point = (np.bincount(value, weights=amount, minlength=n_values) ** 2).sum()
+    if weights is None or not weights.shape[0]:
+        return np.array([point])
+    n_resamples, n_docs = weights.shape
+    out = np.zeros(n_resamples)
+    docs_per_value = np.bincount(value, minlength=n_values)
+    # A dense column costs ~B*D*2 flops in BLAS, a sparse entry a gather and
+    # a segment sum of B numbers, ~300 times dearer per number.
+    dense = docs_per_value > max(4, n_docs // 300)
+    dense_values = np.flatnonzero(dense)
+    column = np.full(n_values, -1, dtype=np.int64)
+    column[dense_values] = np.arange(dense_values.size)
+    in_dense = dense[value]
+    d, c, a = doc[in_dense], column[value[in_dense]], amount[in_dense]
+    order = np.argsort(c, kind="stable")
+    d, c, a = d[order], c[order], a[order]
+    width = max(1, min(1024, (1 << 24) // max(n_docs, 1)))
+    block = np.zeros((n_docs, width))
+    for lo in range(0, dense_values.size, width):
+        hi = min(lo + width, dense_values.size)
+        i, j = np.searchsorted(c, [lo, hi])
+        block[:] = 0.0
+        block[d[i:j], c[i:j] - lo] = a[i:j]
+        out += ((weights @ block[:, : hi - lo]) ** 2).sum(axis=1)
+    sel = ~in_dense
+    order = np.argsort(value[sel], kind="stable")
+    d, v, a = doc[sel][order], value[sel][order], amount[sel][order]
+    if d.size:
+        wt = np.ascontiguousarray(weights.T)
+        starts = np.flatnonzero(np.diff(v, prepend=-1))
+        bounds = np.append(starts, d.size)
+        chunk = 1024  # rows of B numbers: small buffers stay in cache
+        buf = np.empty((chunk + int(docs_per_value.max()), n_resamples))
+        lo = 0
+        while lo < starts.size:
+            # whole values per chunk
+            hi = int(np.searchsorted(bounds, bounds[lo] + chunk, side="right")) - 1
+            hi = min(max(hi, lo + 1), starts.size)
+            first, last = bounds[lo], bounds[hi]
+            rows = buf[: last - first]
+            np.take(wt, d[first:last], axis=0, out=rows)
+            rows *= a[first:last, None]
+            sums = np.add.reduceat(rows, starts[lo:hi] - first, axis=0)
+            out += np.einsum("ij,ij->j", sums, sums)
+            lo = hi
+    return np.concatenate([[point], out])
+
+
 def emit_unitizing_all(
-    ctx: Context, em: Emitter, s: dict[str, np.ndarray], n_combo_chars: int
+    ctx: Context,
+    em: Emitter,
+    s: dict[str, np.ndarray],
+    valued_sq: np.ndarray,
+    n_combo_chars: int,
 ) -> None:
     """u-alpha over all codes and gaps, and |u-alpha (coded vs not)."""
     lsum = s["lsum"]
     valued = s["valued"]
     gap = lsum - valued
-    margins_sq = (s["margins"] ** 2).sum(axis=-1) + gap**2
+    margins_sq = valued_sq + gap**2
     note = None
     if n_combo_chars:
         note = (
