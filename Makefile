@@ -65,5 +65,8 @@ fmt: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Benchmarks run on a PostgreSQL database of their own, created if missing
+# (BENCHMARKS.md). SIZE=small|medium|large; BENCH_ARGS="--repeat 5 --only ...".
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wb_bench
 bench: install-dev
-	$(PY) manage.py bench --size $${SIZE:-medium}
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench --size $${SIZE:-medium} $(BENCH_ARGS)

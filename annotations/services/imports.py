@@ -4,11 +4,13 @@ Each import runs in one transaction after every row was checked, so a bad
 row means nothing is written.
 """
 
+import uuid
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ..importers.codebook import CodeRow, code_path
@@ -24,6 +26,7 @@ from ..models import (
     Segment,
     text_checksum,
 )
+from .bulk import ids_reserve, rows_insert
 from .errors import InputError, Problem
 from .history import code_snapshot, history_record
 
@@ -34,18 +37,28 @@ def documents_import(
     *, project: Project, rows: list[DocumentRow], via: str = "command"
 ) -> dict[str, int]:
     """Create documents; rows whose external id exists with the same text are
-    skipped, so re-running an import is harmless. Returns counts."""
+    skipped, so re-running an import is harmless. Returns counts.
+
+    Every row is checked first; then the new ones are written in one
+    transaction (COPY on PostgreSQL, bulk_create elsewhere), without building
+    model instances.
+    """
     problems: list[Problem] = []
-    existing = dict(
-        Document.objects.filter(
-            project=project, external_id__in=[r.external_id for r in rows]
-        ).values_list("external_id", "checksum")
-    )
+    existing: dict[str, str] = {}
+    wanted = [r.external_id for r in rows]
+    for first in range(0, len(wanted), BATCH):
+        existing.update(
+            Document.objects.filter(
+                project=project, external_id__in=wanted[first : first + BATCH]
+            ).values_list("external_id", "checksum")
+        )
     url_ok = URLValidator()
-    new: list[Document] = []
-    for row in rows:
+    new: list[int] = []
+    for i, row in enumerate(rows):
         if len(row.external_id) > 255:
-            problems.append(Problem("external_id is longer than 255 characters", row.origin))
+            problems.append(
+                Problem("external_id is longer than 255 characters", row.origin)
+            )
             continue
         if row.url:
             try:
@@ -66,18 +79,19 @@ def documents_import(
         if not row.text.strip():
             problems.append(Problem("the text is empty", row.origin))
             continue
-        new.append(
-            Document(
-                project=project, external_id=row.external_id, title=row.title,
-                source=row.source, url=row.url, published=row.published,
-                metadata=row.metadata, text=row.text, length=len(row.text),
-                checksum=text_checksum(row.text),
-            )
-        )  # fmt: skip
+        new.append(i)
     if problems:
         raise InputError(problems)
+    now = timezone.now()
     with transaction.atomic():
-        Document.objects.bulk_create(new, batch_size=BATCH)
+        rows_insert(
+            Document,
+            ["project_id", "external_id", "title", "source", "url", "published",
+             "metadata", "text", "length", "checksum", "created_at"],
+            ((project.pk, r.external_id, r.title, r.source, r.url, r.published,
+              r.metadata, r.text, len(r.text), text_checksum(r.text), now)
+             for r in (rows[i] for i in new)),
+        )  # fmt: skip
     return {"created": len(new), "skipped": len(rows) - len(new)}
 
 
@@ -192,115 +206,201 @@ def segments_import(
 
     Exact duplicates of live segments are skipped, so re-importing a file is
     harmless. Missing assignments are created.
+
+    Rows are checked and written document by document, a chunk of documents
+    at a time, so memory beyond the rows themselves stays flat: no model
+    instances, texts fetched per chunk. On PostgreSQL the segments and their
+    history go in with COPY; elsewhere with bulk_create. Everything is written
+    in one transaction, and only after every row passed its checks.
     """
-    documents: dict[str, Document] = {}
-    for doc in Document.objects.filter(project=project).only(
-        "id", "external_id", "title", "text", "project_id"
+    doc_ids, coder_ids, code_ids, by_doc, problems = _segments_resolve(
+        project, rows, source
+    )
+    for chunk, texts in _document_texts(by_doc):
+        for doc_id in chunk:
+            text = texts[doc_id]
+            for i in by_doc[doc_id]:
+                row = rows[i]
+                if row.end > len(text):
+                    problems.append(
+                        Problem(
+                            f"span [{row.start}, {row.end}) runs past the end of the "
+                            f"text ({len(text)} characters)",
+                            source,
+                            row.line,
+                        )
+                    )
+                elif row.quote is not None and row.quote != text[row.start : row.end]:
+                    quote = text[row.start : row.end]
+                    problems.append(
+                        Problem(
+                            f"quote does not match the text at [{row.start}, {row.end}): "
+                            f"expected {quote[:60]!r}, got {row.quote[:60]!r}",
+                            source,
+                            row.line,
+                        )
+                    )
+    if problems:
+        problems.sort(key=lambda p: p.line or 0)
+        raise InputError(problems)
+
+    counts = {"created": 0, "skipped": 0, "assignments_created": 0, "marked_done": 0}
+    with transaction.atomic():
+        for chunk, texts in _document_texts(by_doc):
+            _segments_write_chunk(
+                project=project, rows=rows, chunk=chunk, texts=texts, by_doc=by_doc,
+                ids=(doc_ids, coder_ids, code_ids), source=source,
+                mark_done=mark_done, via=via, counts=counts,
+            )  # fmt: skip
+    return counts
+
+
+CHUNK_DOCUMENTS = 500
+
+
+def _segments_resolve(project: Project, rows: list[SegmentRow], source: str):
+    """Map every row to (document, coder, code) ids; group rows by document.
+
+    Returns one id per row in compact arrays, the row indices per document
+    (in file order) and the problems found.
+    """
+    from array import array
+
+    documents: dict[str, int] = {}
+    external: dict[str, int] = {}
+    for pk, external_id, title in (
+        Document.objects.filter(project=project)
+        .order_by("pk")
+        .values_list("pk", "external_id", "title")
     ):
-        documents.setdefault(doc.title, doc)
-        documents[doc.external_id] = doc  # external ids win over titles
-    members = {
-        m.user.username: m.user
-        for m in Membership.objects.filter(project=project).select_related("user")
-    }
-    codes = code_lookup(project)
+        documents.setdefault(title, pk)
+        external[external_id] = pk
+    documents.update(external)  # external ids win over titles
+    members = dict(
+        Membership.objects.filter(project=project).values_list(
+            "user__username", "user_id"
+        )
+    )
+    codes = {key: code.pk for key, code in code_lookup(project).items()}
     problems: list[Problem] = []
-    resolved = []
-    for row in rows:
+    doc_ids, coder_ids, code_ids = array("q"), array("q"), array("q")
+    by_doc: dict[int, list[int]] = {}
+    for i, row in enumerate(rows):
         doc = documents.get(row.document)
         coder = members.get(row.coder)
         code = codes.get(row.code)
         if doc is None:
-            problems.append(Problem(f"unknown document {row.document!r}", source, row.line))
+            problems.append(
+                Problem(f"unknown document {row.document!r}", source, row.line)
+            )
         if coder is None:
             problems.append(
-                Problem(f"{row.coder!r} is not a member of the project", source, row.line)
+                Problem(
+                    f"{row.coder!r} is not a member of the project", source, row.line
+                )
             )
         if code is None:
             problems.append(Problem(f"unknown code {row.code!r}", source, row.line))
-        if doc is None or coder is None or code is None:
-            continue
-        if row.end > len(doc.text):
-            problems.append(
-                Problem(
-                    f"span [{row.start}, {row.end}) runs past the end of the text "
-                    f"({len(doc.text)} characters)",
-                    source,
-                    row.line,
-                )
-            )
-            continue
-        quote = doc.text[row.start : row.end]
-        if row.quote is not None and row.quote != quote:
-            problems.append(
-                Problem(
-                    f"quote does not match the text at [{row.start}, {row.end}): "
-                    f"expected {quote[:60]!r}, got {row.quote[:60]!r}",
-                    source,
-                    row.line,
-                )
-            )
-            continue
-        resolved.append((doc, coder, code, row, quote))
-    if problems:
-        raise InputError(problems)
+        doc_ids.append(doc or 0)
+        coder_ids.append(coder or 0)
+        code_ids.append(code or 0)
+        if doc is not None and coder is not None and code is not None:
+            by_doc.setdefault(doc, []).append(i)
+    return doc_ids, coder_ids, code_ids, by_doc, problems
 
-    with transaction.atomic():
-        doc_ids = {d.pk for d, *_ in resolved}
-        existing = set(
-            Segment.objects.filter(document_id__in=doc_ids, deleted_at__isnull=True)
-            .values_list("document_id", "coder_id", "code_id", "start", "end")
+
+def _document_texts(by_doc: dict[int, list[int]]):
+    """Yield (document ids, {id: text}) a chunk of documents at a time."""
+    order = sorted(by_doc)
+    for first in range(0, len(order), CHUNK_DOCUMENTS):
+        chunk = order[first : first + CHUNK_DOCUMENTS]
+        texts = dict(Document.objects.filter(pk__in=chunk).values_list("pk", "text"))
+        yield chunk, texts
+
+
+def _segments_write_chunk(
+    *, project, rows, chunk, texts, by_doc, ids, source, mark_done, via, counts
+) -> None:
+    doc_ids, coder_ids, code_ids = ids
+    existing = set(
+        Segment.objects.filter(
+            document_id__in=chunk, deleted_at__isnull=True
+        ).values_list("document_id", "coder_id", "code_id", "start", "end")
+    )
+    assigned = set(
+        Assignment.objects.filter(document_id__in=chunk).values_list(
+            "document_id", "coder_id"
         )
-        assignments = {
-            (a.document_id, a.coder_id): a
-            for a in Assignment.objects.filter(document_id__in=doc_ids)
-        }
-        new_assignments = {}
-        segments = []
-        for doc, coder, code, row, quote in resolved:
-            key = (doc.pk, coder.pk, code.pk, row.start, row.end)
+    )
+    now = timezone.now()
+    new_pairs: dict[tuple[int, int], None] = {}
+    touched: dict[tuple[int, int], None] = {}
+    todo: list[int] = []
+    for doc_id in chunk:
+        for i in by_doc[doc_id]:
+            row = rows[i]
+            pair = (doc_id, coder_ids[i])
+            touched[pair] = None
+            key = (doc_id, coder_ids[i], code_ids[i], row.start, row.end)
             if key in existing:
+                counts["skipped"] += 1
                 continue
             existing.add(key)
-            if (doc.pk, coder.pk) not in assignments:
-                a = Assignment(document=doc, coder=coder, status=Assignment.Status.IN_PROGRESS)
-                assignments[(doc.pk, coder.pk)] = new_assignments[(doc.pk, coder.pk)] = a
-            segments.append(
-                Segment(
-                    document=doc, coder=coder, code=code, start=row.start,
-                    end=row.end, quote=quote, memo=row.memo,
-                )
-            )  # fmt: skip
-        Assignment.objects.bulk_create(new_assignments.values(), batch_size=BATCH)
-        Segment.objects.bulk_create(segments, batch_size=BATCH)
-        HistoryEvent.objects.bulk_create(
+            if pair not in assigned:
+                assigned.add(pair)
+                new_pairs[pair] = None
+            todo.append(i)
+    rows_insert(
+        Assignment,
+        ["document_id", "coder_id", "status", "note", "created_at", "started_at",
+         "done_at", "updated_at"],
+        ((d, c, Assignment.Status.IN_PROGRESS, "", now, None, None, now)
+         for d, c in new_pairs),
+    )  # fmt: skip
+    counts["assignments_created"] += len(new_pairs)
+
+    def segment_values(i: int) -> tuple:
+        row = rows[i]
+        d = doc_ids[i]
+        return (d, coder_ids[i], code_ids[i], row.start, row.end,
+                texts[d][row.start : row.end], row.memo, uuid.uuid4(), 1, now, now)  # fmt: skip
+
+    fields = ["document_id", "coder_id", "code_id", "start", "end", "quote", "memo",
+              "client_id", "version", "created_at", "updated_at"]  # fmt: skip
+    if connection.vendor == "postgresql":
+        # Explicit ids from the sequence, so the history rows can name them.
+        seg_ids = ids_reserve(Segment, len(todo))
+        rows_insert(Segment, ["id", *fields],
+                    ((pk, *segment_values(i)) for pk, i in zip(seg_ids, todo, strict=True)))  # fmt: skip
+    else:
+        made = Segment.objects.bulk_create(
             [
-                HistoryEvent(
-                    project=project, document_id=s.document_id, user=None,
-                    entity="segment", entity_id=s.pk or 0, action="create",
-                    after={"code": s.code_id, "coder": s.coder_id, "start": s.start,
-                           "end": s.end, "source": source},
-                    via=via,
-                )  # fmt: skip
-                for s in segments
+                Segment(**dict(zip(fields, segment_values(i), strict=True)))
+                for i in todo
             ],
             batch_size=BATCH,
         )
-        done = 0
-        if mark_done:
-            touched = {(d.pk, c.pk) for d, c, *_ in resolved}
-            now = timezone.now()
-            done = Assignment.objects.filter(
-                pk__in=[assignments[k].pk for k in touched]
-            ).exclude(status=Assignment.Status.DONE).update(
-                status=Assignment.Status.DONE, done_at=now, updated_at=now
-            )
-    return {
-        "created": len(segments),
-        "skipped": len(resolved) - len(segments),
-        "assignments_created": len(new_assignments),
-        "marked_done": done,
-    }
+        seg_ids = [s.pk or 0 for s in made]
+    rows_insert(
+        HistoryEvent,
+        ["project_id", "document_id", "user_id", "entity", "entity_id", "action",
+         "before", "after", "via", "created_at"],
+        ((project.pk, doc_ids[i], None, "segment", pk, "create", None,
+          {"code": code_ids[i], "coder": coder_ids[i], "start": rows[i].start,
+           "end": rows[i].end, "source": source}, via, now)
+         for pk, i in zip(seg_ids, todo, strict=True)),
+    )  # fmt: skip
+    counts["created"] += len(todo)
+    if mark_done and touched:
+        open_ones = (
+            Assignment.objects.filter(document_id__in=chunk)
+            .exclude(status=Assignment.Status.DONE)
+            .values_list("pk", "document_id", "coder_id")
+        )
+        pks = [pk for pk, d, c in open_ones if (d, c) in touched]
+        counts["marked_done"] += Assignment.objects.filter(pk__in=pks).update(
+            status=Assignment.Status.DONE, done_at=now, updated_at=now
+        )
 
 
 def user_get(username: str):
