@@ -5,6 +5,7 @@ from django.urls import path
 from .views import coding, home, mywork
 from .views import assignments, codebook, documents, profile, progress, projects, team
 from .views import adjudication, history
+from .views import export
 
 urlpatterns = [
     path("", mywork.home, name="home"),
@@ -62,4 +63,7 @@ urlpatterns = [
     path("p/<slug:slug>/history/export.csv", history.history_export, name="history_export"),
     path("p/<slug:slug>/history/<int:document_id>/", history.history_document, name="history_document"),
     path("p/<slug:slug>/history/restore/<int:event_id>/", history.history_restore, name="history_restore"),
+    # Exports (views/export.py), PI only.
+    path("p/<slug:slug>/export/", export.export_page, name="export_page"),
+    path("p/<slug:slug>/export/<str:name>", export.export_download, name="export_download"),
 ]

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from . import exports as export_views
 from . import views
 
 router = DefaultRouter()
@@ -18,5 +19,10 @@ router.register(
 router.register(f"{PROJECT}/segments", views.SegmentViewSet, basename="api_segment")
 
 urlpatterns = [
+    path(
+        "projects/<slug:slug>/export/<str:name>",
+        export_views.ExportView.as_view(),
+        name="api_project_export",
+    ),
     path("", include(router.urls)),
 ]

@@ -163,6 +163,25 @@ def export_filter_params(project: Project, filt: sel.ExportFilter) -> dict[str, 
     return params
 
 
+TRUE = {"1", "true", "yes", "on"}
+
+
+def export_request_parse(
+    *, project: Project, name: str, params
+) -> tuple[ExportFormat, sel.ExportFilter]:
+    """A format name and query parameters (``coder``, ``consensus``,
+    ``since``, ``until``) from a page or the API, checked."""
+    fmt = export_format_get(name)
+    filt = export_filter_build(
+        project=project,
+        coder=(params.get("coder") or "").strip() or None,
+        consensus=str(params.get("consensus", "")).lower() in TRUE,
+        since=params.get("since") or None,
+        until=params.get("until") or None,
+    )
+    return fmt, filt
+
+
 class _Export:
     """One export run: the context is read once and shared by every file."""
 

@@ -55,6 +55,11 @@ def refi_schemas():
 
 @pytest.fixture
 def coded(study) -> Coded:
+    return make_coded(study)
+
+
+def make_coded(study) -> Coded:
+    """Segments, consensus and statuses on top of tests/conftest.py's study."""
     project = study.project
     d0, d1, d2, uni = study.documents
     d0.metadata = {"section": "World", "tags": ["a", "b"]}
