@@ -61,7 +61,12 @@ class ExportView(APIView):
             OpenApiParameter("until", OpenApiTypes.DATE),
         ],  # fmt: skip
         responses={
-            **{(200, m): OpenApiTypes.BINARY for m in MEDIA_TYPES},
+            **{
+                (200, m): OpenApiTypes.OBJECT
+                if m.endswith("json")
+                else OpenApiTypes.BINARY
+                for m in MEDIA_TYPES
+            },
             400: OpenApiResponse(
                 OpenApiTypes.OBJECT, description="Unknown format or filter."
             ),
