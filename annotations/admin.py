@@ -80,3 +80,10 @@ class HistoryEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(models.AgreementCache)
+class AgreementCacheAdmin(admin.ModelAdmin):
+    list_display = ["project", "params", "computed_at", "seconds"]
+    list_filter = ["project"]
+    exclude = ["payload"]  # can be megabytes; the report has its own page

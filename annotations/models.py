@@ -390,3 +390,31 @@ class HistoryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.action} {self.entity} {self.entity_id}"
+
+
+class AgreementCache(models.Model):
+    """The last agreement report computed for one set of parameters.
+
+    ``fingerprint`` summarises the data the report depends on (counts and
+    latest changes of segments, assignments, consensus and codes): a report is
+    reused while the fingerprint matches and recomputed once it changes.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="agreement_caches"
+    )
+    params = models.CharField(max_length=200, help_text="The report's parameters.")
+    fingerprint = models.CharField(max_length=64)
+    payload = models.JSONField()
+    seconds = models.FloatField(help_text="How long the computation took.")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "params"], name="agreement_cache_unique_params"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"agreement of {self.project} ({self.params})"
