@@ -456,7 +456,7 @@ def test_mark_done_opens_the_next_article_and_locks_this_one(
     assert (seg.memo, seg.deleted_at, Segment.objects.count()) == ("", None, 1)
     response = client.post(page_url(study, doc, "reopen/"), headers=HX)
     assert response.status_code == 200
-    assert_fragment(response, "work-state", "codebook")
+    assert "Select text" in assert_fragment(response, "work-state", "codebook", "hint")
     assert create(client, study, doc, study.codes["actor"], 8, 19).status_code == 201
 
 
