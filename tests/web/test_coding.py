@@ -493,3 +493,34 @@ def test_document_text_is_unchanged_by_coding(client, coder, study, doc):
     before = Document.objects.get(pk=doc.pk).checksum
     create(client, study, doc, study.codes["actor"], 0, 7)
     assert Document.objects.get(pk=doc.pk).checksum == before
+
+
+def test_editing_a_segment_deleted_in_another_tab_says_so(
+    client, coder, study, doc, seg
+):
+    services.segment_delete(segment=seg, actor=study.coder1)
+    response = client.post(
+        page_url(study, doc, f"segments/{seg.pk}/edit/"),
+        {"memo": "too late", "version": 1},
+        headers=HX,
+    )
+    assert response.status_code == 409
+    body = assert_fragment(response, "panel", "text-block")
+    assert "Deleted" in body and "too late" in body
+    seg.refresh_from_db()
+    assert seg.memo == "" and seg.deleted_at is not None
+
+
+def test_a_code_retired_while_coding_is_refused_and_the_codebook_refreshed(
+    client, coder, study, doc
+):
+    page = client.get(page_url(study, doc)).content.decode()
+    platform = study.codes["platform"]
+    assert f'value="{platform.pk}"' in page
+    Code.objects.filter(pk=platform.pk).update(retired=True)
+    response = create(client, study, doc, platform, 0, 7)
+    assert response.status_code == 400
+    body = assert_fragment(response, "codebook", "status")
+    assert "retired" in body
+    assert f'name="code" value="{platform.pk}"' not in body
+    assert not Segment.objects.exists()
