@@ -6,10 +6,15 @@ the API answers with the same rules as the pages.
 - A member changing what they may read but not change: 403 with a reason.
 """
 
+import re
+
+from django.http import Http404
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from .. import permissions
+
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 
 
 class ProjectMember(BasePermission):
@@ -22,6 +27,8 @@ class ProjectMember(BasePermission):
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:
             return False
+        if not SLUG.fullmatch(view.kwargs["slug"]):
+            raise Http404("No such project.")
         view.project = permissions.project_get_or_404(
             request.user, view.kwargs["slug"], pi=self.pi_reads
         )

@@ -263,8 +263,10 @@ class CodeMergeResultSerializer(serializers.Serializer):
 class AssignmentSerializer(serializers.ModelSerializer):
     coder = serializers.CharField(source="coder.username", read_only=True)
     created = serializers.DateTimeField(source="created_at", read_only=True)
-    started = serializers.DateTimeField(source="started_at", read_only=True)
-    done = serializers.DateTimeField(source="done_at", read_only=True)
+    started = serializers.DateTimeField(
+        source="started_at", read_only=True, allow_null=True
+    )
+    done = serializers.DateTimeField(source="done_at", read_only=True, allow_null=True)
     updated = serializers.DateTimeField(source="updated_at", read_only=True)
 
     class Meta:

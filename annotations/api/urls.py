@@ -8,7 +8,7 @@ from . import views
 
 router = DefaultRouter()
 # Resources of one project live under its slug; outsiders get 404.
-PROJECT = r"projects/(?P<slug>[-a-zA-Z0-9_]+)"
+PROJECT = r"projects/(?P<slug>[^/]+)"
 router.register("projects", views.ProjectViewSet, basename="api_project")
 router.register(f"{PROJECT}/members", views.MemberViewSet, basename="api_member")
 router.register(f"{PROJECT}/documents", views.DocumentViewSet, basename="api_document")

@@ -22,6 +22,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -63,7 +64,10 @@ def _errors(*codes: int) -> dict:
         ),
         401: ("Not authenticated: send a token or log in.", s.ErrorSerializer),
         403: ("Authenticated, but not allowed to change this.", s.ErrorSerializer),
-        404: ("No such object, or not visible to you.", s.ErrorSerializer),
+        404: (
+            "No such object, not visible to you, or no such page.",
+            s.ErrorSerializer,
+        ),
         409: ("Changed elsewhere since the version you sent.", s.ConflictSerializer),
     }
     return {
@@ -136,8 +140,10 @@ class ProjectScopedViewSet(ETagMixin, viewsets.GenericViewSet):
     """Base of the resources nested under /api/projects/<slug>/."""
 
     pagination_class = Pagination
-    lookup_value_regex = r"[0-9]+"
+    # Any segment: a non-numeric id answers the API's JSON 404, not an HTML page.
+    lookup_value_regex = r"[^/]+"
     permission_classes = [IsAuthenticated, ProjectMember]
+    parser_classes = [JSONParser]
 
     def get_object(self):
         try:
@@ -179,7 +185,7 @@ class ProjectAccess(ProjectMember):
 @extend_schema_view(
     list=extend_schema(
         summary="Your projects",
-        responses={200: s.ProjectSerializer(many=True), **_errors(401)},
+        responses={200: s.ProjectSerializer(many=True), **_errors(401, 404)},
     ),
     retrieve=extend_schema(
         summary="A project", responses={200: s.ProjectSerializer, **READ_ERRORS}
@@ -200,7 +206,8 @@ class ProjectViewSet(ETagMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = Pagination
     permission_classes = [IsAuthenticated, ProjectAccess]
     lookup_field = "slug"
-    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    lookup_value_regex = r"[^/]+"
+    parser_classes = [JSONParser]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -269,6 +276,7 @@ class ProjectViewSet(ETagMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     ),
 )
 class MemberViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
+    queryset = Membership.objects.none()  # for the schema: ids are integers
     serializer_class = s.MemberSerializer
     permission_classes = [IsAuthenticated, ProjectPI]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -347,6 +355,7 @@ class MemberViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
     ),
 )
 class DocumentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
+    queryset = Document.objects.none()  # for the schema: ids are integers
     permission_classes = [IsAuthenticated, ProjectPIWrites]
     http_method_names = ["get", "post", "head", "options"]
 
@@ -420,6 +429,7 @@ class DocumentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
     ),
 )
 class CodeViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
+    queryset = Code.objects.none()  # for the schema: ids are integers
     serializer_class = s.CodeSerializer
     permission_classes = [IsAuthenticated, ProjectPIWrites]
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -521,6 +531,7 @@ class CodeViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
     ),
 )
 class AssignmentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
+    queryset = Assignment.objects.none()  # for the schema: ids are integers
     serializer_class = s.AssignmentSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -616,6 +627,7 @@ class AssignmentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
     ),
 )
 class SegmentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
+    queryset = Segment.objects.none()  # for the schema: ids are integers
     serializer_class = s.SegmentSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
