@@ -72,6 +72,17 @@ def segment(doc, quote):
 
 def test_coder_codes_an_article_end_to_end(page, live_server, login, coding):
     doc, codes = coding["doc"], coding["codes"]
+    errors = []  # CSP violations and script errors show up here
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: (
+            msg.type == "error"
+            and "favicon" not in msg.text
+            and "404" not in msg.text
+            and errors.append(msg.text)
+        ),
+    )
     login("coder")
     page.goto(f"{live_server.url}/p/takedowns/d/{doc.pk}/")
     # The block's text is the stored text, character for character.
@@ -137,6 +148,7 @@ def test_coder_codes_an_article_end_to_end(page, live_server, login, coding):
     page.wait_for_url(re.compile(rf"/d/{coding['next'].pk}/$"))
     assert Assignment.objects.get(document=doc, coder=coding["coder"]).status == "done"
     assert Segment.objects.filter(document=doc, deleted_at__isnull=True).count() == 3
+    assert errors == []
 
 
 def test_a_failed_save_is_kept_shown_and_retried_once(page, live_server, login, coding):
