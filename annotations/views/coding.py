@@ -133,9 +133,10 @@ def _codebook(request: HttpRequest, project: Project) -> selectors.Codebook:
 def _code(project: Project, code_id: int | None) -> Code | None:
     if code_id is None:
         return None
-    code = Code.objects.filter(pk=code_id).first()
+    # Only this project's codes: another project's ids must not be probeable.
+    code = project.codes.filter(pk=code_id).first()
     if code is None:
-        raise ValidationError({"code": f"There is no code {code_id}."})
+        raise ValidationError({"code": f"There is no code {code_id} in this project."})
     return code
 
 

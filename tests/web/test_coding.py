@@ -210,7 +210,7 @@ def test_codes_from_another_project_retired_or_unknown_are_refused(
     other = factories.CodeFactory(project=factories.ProjectFactory(), name="foreign")
     retired = Code.objects.create(project=study.project, name="old", retired=True)
     for code_id, message in [
-        (other.pk, "another project"),
+        (other.pk, f"There is no code {other.pk} in this project"),
         (retired.pk, "retired"),
         (999999, "There is no code"),
     ]:
