@@ -108,6 +108,7 @@ class Context:
     seg_start: np.ndarray
     seg_end: np.ndarray
     full: bool = False
+    _own: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     _rolled: list[tuple[np.ndarray, ...]] = field(default_factory=list)
 
     @property
@@ -155,6 +156,10 @@ class Context:
         after merging each coder's overlapping segments."""
         return self._rolled[k]  # type: ignore[return-value]
 
+    def own(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Units of code ``k`` itself, as applied (no subcodes)."""
+        return self._own[k]  # type: ignore[return-value]
+
 
 def build_context(data: AgreementInput, weights_for: object) -> Context:
     """Restrict ``data`` to the reliability sample and roll segments up.
@@ -177,6 +182,17 @@ def build_context(data: AgreementInput, weights_for: object) -> Context:
     seg_code = data.seg_code[keep]
     seg_start = data.seg_start[keep]
     seg_end = data.seg_end[keep]
+    # One sort by (code, document, coder, start): every code's segments are
+    # then a contiguous, already ordered slice.
+    n_codes, n_docs, n_c = len(data.codes), max(docs.size, 1), max(coders.size, 1)
+    big = int(seg_end.max(initial=0)) + 1
+    if n_codes * n_docs * n_c * big < 2**62:
+        key = ((seg_code * n_docs + seg_doc) * n_c + seg_coder) * big + seg_start
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort((seg_start, seg_coder, seg_doc, seg_code))
+    seg_doc, seg_coder, seg_code = seg_doc[order], seg_coder[order], seg_code[order]
+    seg_start, seg_end = seg_start[order], seg_end[order]
 
     a, b = np.triu_indices(coders.size, k=1)
     shared = (asg[:, a] & asg[:, b]).any(axis=0) if docs.size else np.zeros(0, bool)
@@ -197,38 +213,40 @@ def build_context(data: AgreementInput, weights_for: object) -> Context:
         seg_end=seg_end,
         full=bool(asg.all()) if asg.size else False,
     )
-    ctx._rolled = _roll_up(ctx)
+    ctx._own, ctx._rolled = _units(ctx)
     return ctx
 
 
-def _roll_up(ctx: Context) -> list[tuple[np.ndarray, ...]]:
+Units = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _units(ctx: Context) -> tuple[list[Units], list[Units]]:
+    """Per code, each coder's units ``(doc, coder, start, end)``: of the
+    code itself, and of the code or any descendant (rolled up)."""
     data = ctx.data
     n_codes = len(data.codes)
-    depth = np.asarray([data.ancestors(k).size for k in range(n_codes)], np.int64)
-    flat = (
-        np.concatenate([data.ancestors(k) for k in range(n_codes)])
-        if n_codes
-        else np.zeros(0, np.int64)
-    )
-    ptr = np.concatenate([[0], np.cumsum(depth)])[:-1] if n_codes else depth
-    reps = depth[ctx.seg_code] if ctx.seg_code.size else np.zeros(0, np.int64)
-    src = np.repeat(np.arange(ctx.seg_code.size), reps)
-    within = np.arange(src.size) - np.repeat(np.cumsum(reps) - reps, reps)
-    target = flat[ptr[ctx.seg_code[src]] + within] if src.size else src
-    order = np.argsort(target, kind="stable")
-    src, target = src[order], target[order]
-    bounds = np.searchsorted(target, np.arange(n_codes + 1))
-    out = []
     n_c = max(ctx.n_coders, 1)
+    bounds = np.searchsorted(ctx.seg_code, np.arange(n_codes + 1))
+    own: list[Units] = []
     for k in range(n_codes):
-        rows = src[bounds[k] : bounds[k + 1]]
+        sl = slice(bounds[k], bounds[k + 1])
         g, s, e = merge_overlaps(
-            ctx.seg_doc[rows] * n_c + ctx.seg_coder[rows],
-            ctx.seg_start[rows],
-            ctx.seg_end[rows],
+            ctx.seg_doc[sl] * n_c + ctx.seg_coder[sl],
+            ctx.seg_start[sl],
+            ctx.seg_end[sl],
         )
-        out.append((g // n_c, g % n_c, s, e))
-    return out
+        own.append((g // n_c, g % n_c, s, e))
+    rolled: list[Units] = []
+    for k in range(n_codes):
+        members = np.flatnonzero(data.descendants_mask(k))
+        if members.size == 1:
+            rolled.append(own[k])
+            continue
+        parts = [own[j] for j in members]
+        d, c, s, e = (np.concatenate([p[i] for p in parts]) for i in range(4))
+        g, s, e = merge_overlaps(d * n_c + c, s, e)
+        rolled.append((g // n_c, g % n_c, s, e))
+    return own, rolled
 
 
 # -- records --

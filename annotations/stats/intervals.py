@@ -36,8 +36,12 @@ def merge_overlaps(
     if group.size == 0:
         return group, start, end
     big = np.int64(end.max()) + 1
-    order = np.argsort(group * big + start)
-    g, s, e = group[order], start[order], end[order]
+    key = group * big + start
+    if (key[1:] >= key[:-1]).all():  # already ordered: skip the sort
+        g, s, e = group, start, end
+    else:
+        order = np.argsort(key, kind="stable")  # fast on a few sorted runs
+        g, s, e = group[order], start[order], end[order]
     # Offsetting by group keeps the running maximum from leaking across groups.
     runmax = np.maximum.accumulate(e + g * big)
     new = np.ones(g.size, dtype=bool)

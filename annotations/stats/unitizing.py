@@ -51,9 +51,10 @@ import numpy as np
 
 from annotations.stats import formulas as f
 from annotations.stats._engine import NO_DOCUMENTS, Context, Emitter, Features
-from annotations.stats.intervals import merge_overlaps, sweep
+from annotations.stats.intervals import sweep
 
 _HASH_SEED = 8_675_309  # fixed: combination ids must not depend on the run
+CHUNK_UNITS = 1 << 20  # units per chunk of documents: bounds the memory used
 
 
 @dataclass(frozen=True)
@@ -69,66 +70,106 @@ class Margins:
 def unitizing_features(ctx: Context) -> tuple[Features, Margins, int]:
     """Per-document sufficient statistics of u-alpha and |u-alpha, the
     sparse margins of the valued sections, and the number of characters
-    carrying combined codes."""
+    carrying combined codes. Works through the documents in chunks, so memory
+    stays bounded however large the corpus."""
     n_docs, n_coders = ctx.n_docs, max(ctx.n_coders, 1)
     n_codes = len(ctx.data.codes)
-    feats = Features(n_docs)
     lsum = ctx.m * ctx.length
-
-    # 1. Units: each coder's segments per code, overlaps merged (no roll-up:
-    # the values of u-alpha are the codes as applied).
-    group = (ctx.seg_doc * n_coders + ctx.seg_coder) * max(n_codes, 1) + ctx.seg_code
-    g, s, e = merge_overlaps(group, ctx.seg_start, ctx.seg_end)
-    k = g % max(n_codes, 1)
-    dc = g // max(n_codes, 1)
-
-    # 2. Sections: sweep each coder's units of all codes; every stretch
-    # between two of the coder's boundaries is one section whose value is
-    # the set of active codes (a single code, or a combination).
-    rng = np.random.default_rng(_HASH_SEED)
-    h1 = rng.integers(0, 2**63, n_codes, dtype=np.uint64)
-    h2 = rng.integers(0, 2**63, n_codes, dtype=np.uint64)
-    pieces = _sections(dc, s, e, k, h1, h2)
-    p_dc, p_start, p_len, p_cnt, p_ksum, p_h1, p_h2 = pieces
-    value = p_ksum.copy()
-    combo = p_cnt >= 2
-    n_combo_chars = int(p_len[combo].sum())
-    if combo.any():
-        _, inv = np.unique(
-            np.stack([p_h1[combo], p_h2[combo]], axis=1), axis=0, return_inverse=True
-        )
-        value[combo] = n_codes + inv.ravel()
-    n_values = int(value.max()) + 1 if value.size else 0
-    p_doc = p_dc // n_coders
-    p_end = p_start + p_len.astype(np.int64)
-
-    # 3. Margins l_c. per (document, value), kept sparse: with overlapping
-    # codes there can be thousands of combined values, each in few documents.
-    key, entry = np.unique(p_doc * max(n_values, 1) + value, return_inverse=True)
-    entry = entry.ravel()
-    e_doc = key // max(n_values, 1)
-    e_value = key % max(n_values, 1)
-    e_len = np.bincount(entry, weights=p_len, minlength=key.size)
-    valued = np.bincount(e_doc, weights=e_len, minlength=n_docs)
-    selfpairs = np.bincount(p_doc, weights=p_len**2, minlength=n_docs) + (lsum - valued)
-
-    # 4. Observed agreement on values: sweep sections of one value across
-    # coders (a coder's sections are disjoint).
     mm1 = np.maximum(ctx.m - 1.0, 1.0)
-    t1, t2 = sweep(entry, p_start, p_end).moments(key.size)
-    agree_valued = np.bincount(e_doc, weights=t2 - t1, minlength=n_docs)
-    # ... and on gaps: n coders cover a stretch, m - n leave it a gap.
-    a1, a2 = sweep(p_doc, p_start, p_end).moments(n_docs)
-    m, length = ctx.m, ctx.length
-    agree_gap = length * m * (m - 1.0) - (2.0 * m - 1.0) * a1 + a2
 
-    feats["trace"] = (agree_valued + agree_gap) / mm1
-    feats["gap_gap"] = agree_gap / mm1
+    # Units of each code as applied (u-alpha's values are the codes, not
+    # rolled up), ordered by document.
+    parts = [ctx.own(k) for k in range(n_codes)]
+    d, c, s, e = (
+        np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, np.int64)
+        for i in range(4)
+    )
+    k = np.repeat(np.arange(n_codes), [p[0].size for p in parts])
+    order = np.argsort(d, kind="stable")  # merges the per-code runs
+    d, c, s, e, k = d[order], c[order], s[order], e[order], k[order]
+    doc_bounds = np.searchsorted(d, np.arange(n_docs + 1))
+
+    # A section's value is the set of its active codes, identified by two
+    # independent 64-bit hash sums (a collision has probability < 2^-100).
+    rng = np.random.default_rng(_HASH_SEED)
+    h1 = rng.integers(1, 2**63, n_codes, dtype=np.uint64)
+    h2 = rng.integers(1, 2**63, n_codes, dtype=np.uint64)
+
+    trace = np.zeros(n_docs)
+    gap_gap = np.zeros(n_docs)
+    valued = np.zeros(n_docs)
+    selfpairs = np.zeros(n_docs)
+    entries: list[tuple[np.ndarray, ...]] = []
+    n_combo_chars = 0
+    lo = 0
+    while lo < n_docs:
+        hi = int(np.searchsorted(doc_bounds, doc_bounds[lo] + CHUNK_UNITS, "right"))
+        hi = min(max(hi - 1, lo + 1), n_docs)
+        sl = slice(doc_bounds[lo], doc_bounds[hi])
+        p_dc, p_start, p_len, p_cnt, p_h1, p_h2 = _sections(
+            (d[sl] - lo) * n_coders + c[sl], s[sl], e[sl], k[sl], h1, h2
+        )
+        n_combo_chars += int(p_len[p_cnt >= 2].sum())
+        p_doc = p_dc // n_coders
+        p_end = p_start + p_len.astype(np.int64)
+        vid, v1, v2 = _value_ids(p_h1, p_h2)
+        n_v = max(int(v1.size), 1)
+        key, entry = np.unique(p_doc * n_v + vid, return_inverse=True)
+        entry = entry.ravel()
+        e_doc, e_vid = key // n_v, key % n_v
+        e_len = np.bincount(entry, weights=p_len, minlength=key.size)
+        entries.append((e_doc + lo, v1[e_vid], v2[e_vid], e_len))
+
+        width = hi - lo
+        val = np.bincount(e_doc, weights=e_len, minlength=width)
+        valued[lo:hi] = val
+        selfpairs[lo:hi] = np.bincount(p_doc, weights=p_len**2, minlength=width)
+        # Observed agreement on values: sweep the sections of one value
+        # across coders (a coder's sections are disjoint) ...
+        t1, t2 = sweep(entry, p_start, p_end).moments(key.size)
+        agree_valued = np.bincount(e_doc, weights=t2 - t1, minlength=width)
+        # ... and on gaps: where n coders have a section, m - n have a gap.
+        a1, a2 = sweep(p_doc, p_start, p_end).moments(width)
+        m, length = ctx.m[lo:hi], ctx.length[lo:hi]
+        agree_gap = length * m * (m - 1.0) - (2.0 * m - 1.0) * a1 + a2
+        trace[lo:hi] = (agree_valued + agree_gap) / mm1[lo:hi]
+        gap_gap[lo:hi] = agree_gap / mm1[lo:hi]
+        lo = hi
+
+    feats = Features(n_docs)
+    feats["trace"] = trace
+    feats["gap_gap"] = gap_gap
     feats["valued"] = valued
-    feats["selfpairs"] = selfpairs
+    # units pair with themselves by squared length, gap characters singly
+    feats["selfpairs"] = selfpairs + (lsum - valued)
     feats["lsum"] = lsum
-    margins = Margins(e_doc, e_value, e_len)
-    return feats, margins, n_combo_chars
+    if entries:
+        e_doc, e1, e2, e_len = (np.concatenate(x) for x in zip(*entries, strict=True))
+    else:
+        e_doc = e_len = np.zeros(0)
+        e1 = e2 = np.zeros(0, np.uint64)
+    value = _value_ids(e1, e2)[0]
+    return feats, Margins(e_doc.astype(np.int64), value, e_len), n_combo_chars
+
+
+def _value_ids(
+    h1: np.ndarray, h2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense ids for the distinct ``(h1, h2)`` pairs: ``(ids, h1, h2)``."""
+    if h1.size == 0:
+        return np.zeros(0, np.int64), h1, h2
+    order = np.argsort(h1, kind="stable")
+    s1, s2 = h1[order], h2[order]
+    new = np.ones(s1.size, dtype=bool)
+    new[1:] = s1[1:] != s1[:-1]
+    if not (s2[1:][~new[1:]] == s2[:-1][~new[1:]]).all():
+        # h1 collided for different sets: fall back to the pair
+        pairs = np.stack([h1, h2], axis=1)
+        uniq, ids = np.unique(pairs, axis=0, return_inverse=True)
+        return ids.ravel(), uniq[:, 0], uniq[:, 1]
+    ids = np.empty(h1.size, dtype=np.int64)
+    ids[order] = np.cumsum(new) - 1
+    return ids, s1[new], s2[new]
 
 
 def _sections(
@@ -140,23 +181,21 @@ def _sections(
     h2: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Sections of each (document, coder) group with their active codes:
-    ``(group, start, length, count, code sum, hash1, hash2)``. With one active
-    code the code sum is the code; with several, the two 64-bit hash sums
-    identify the combination."""
+    ``(group, start, length, count, hash1, hash2)``: every stretch between
+    two of the coder's own boundaries with at least one active code; the hash
+    sums identify the set of codes."""
     n = dc.size
     grp = np.concatenate([dc, dc])
     pos = np.concatenate([start, end])
-    sign = np.concatenate([np.ones(n, np.int64), -np.ones(n, np.int64)])
     big = np.int64(pos.max(initial=0)) + 1
     order = np.argsort(grp * big + pos)
-    grp, pos, sign = grp[order], pos[order], sign[order]
-    kk = np.concatenate([code, code])[order]
-    cnt = np.cumsum(sign)
-    ksum = np.cumsum(sign * kk)
-    hk1 = np.concatenate([h1[code], np.uint64(0) - h1[code]])[order]
-    hk2 = np.concatenate([h2[code], np.uint64(0) - h2[code]])[order]
-    s1 = np.cumsum(hk1, dtype=np.uint64)
-    s2 = np.cumsum(hk2, dtype=np.uint64)
+    grp, pos = grp[order], pos[order]
+    cnt = np.cumsum(
+        np.concatenate([np.ones(n, np.int64), -np.ones(n, np.int64)])[order]
+    )
+    zero = np.uint64(0)
+    s1 = np.cumsum(np.concatenate([h1[code], zero - h1[code]])[order], dtype=np.uint64)
+    s2 = np.cumsum(np.concatenate([h2[code], zero - h2[code]])[order], dtype=np.uint64)
     length = np.zeros(2 * n, dtype=np.int64)
     if n:
         same = grp[1:] == grp[:-1]
@@ -167,7 +206,6 @@ def _sections(
         pos[keep],
         length[keep].astype(float),
         cnt[keep],
-        ksum[keep],
         s1[keep],
         s2[keep],
     )

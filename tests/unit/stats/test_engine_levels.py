@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from annotations.stats import (
     AgreementInput,
+    SegmentRow,
     bennett_s,
     cohen_kappa,
     compute_agreement,
@@ -18,6 +19,7 @@ from annotations.stats import (
     krippendorff_alpha,
     percent_agreement,
     scott_pi,
+    unitizing,
 )
 from tests.unit.stats import reference as ref
 
@@ -210,3 +212,21 @@ def test_span_level_equals_pairwise_matching(corpus):
             same(rows[key].value, exact)
             same(rows["span", code, "f1_overlap", (a, b)].value, overlap)
             assert rows[key].n_units == na + nb
+
+
+def test_unitizing_in_chunks_of_documents_equals_one_chunk(monkeypatch):
+    corpus = (
+        [
+            SegmentRow(f"d{d}", c, k, s, s + w)
+            for d in range(6)
+            for c, k, s, w in [("a", "X", d, 5), ("b", "X", 1, 6), ("a", "Y", 3, 4)]
+        ],
+        {f"d{d}": 12 for d in range(6)},
+        [(f"d{d}", c) for d in range(6) for c in "ab"],
+        {"X": None, "Y": None},
+    )
+    whole = compute_agreement(build(corpus), levels=["unitizing"], bootstrap=30)
+    monkeypatch.setattr(unitizing, "CHUNK_UNITS", 2)
+    chunked = compute_agreement(build(corpus), levels=["unitizing"], bootstrap=30)
+    assert [r.value for r in whole] == pytest.approx([r.value for r in chunked])
+    assert [r.ci_low for r in whole] == pytest.approx([r.ci_low for r in chunked])
