@@ -90,3 +90,15 @@ def _no_api_throttling(settings):
     # The API throttles count per address and user across tests (in the cache);
     # tests/security/test_throttling.py turns them back on to test them.
     settings.API_THROTTLE_ENABLED = False
+
+
+@pytest.fixture(scope="session")
+def app_static(tmp_path_factory):
+    """Static files collected as the Docker image does, and a secret key, for
+    tests that run the app under gunicorn (annotations.bench.load.app_server)."""
+    from annotations.bench.load import secret, static_collect
+
+    dest = tmp_path_factory.mktemp("static")
+    key = secret()
+    static_collect(dest, key)
+    return dest, key
