@@ -27,7 +27,8 @@ from ..services import coding as services
 from ..services.errors import ConflictError
 
 UNDO_KEY = "wb-undo"
-UNDO_LIMIT = 50
+UNDO_LIMIT = 50  # steps per article
+UNDO_DOCUMENTS = 5  # articles
 OTHERS_KEY = "wb-others"
 
 
@@ -105,9 +106,12 @@ def _undo_stack(request: HttpRequest, document: Document) -> list[dict]:
 
 def _undo_push(request: HttpRequest, document: Document, entry: dict) -> None:
     stacks = request.session.get(UNDO_KEY, {})
-    stack = stacks.get(str(document.pk), [])[-(UNDO_LIMIT - 1) :]
+    stack = stacks.pop(str(document.pk), [])[-(UNDO_LIMIT - 1) :]
     stack.append(entry)
     stacks[str(document.pk)] = stack
+    # The session keeps the stacks of the few articles coded last, not all.
+    while len(stacks) > UNDO_DOCUMENTS:
+        stacks.pop(next(iter(stacks)))
     request.session[UNDO_KEY] = stacks
 
 

@@ -524,3 +524,17 @@ def test_a_code_retired_while_coding_is_refused_and_the_codebook_refreshed(
     assert "retired" in body
     assert f'name="code" value="{platform.pk}"' not in body
     assert not Segment.objects.exists()
+
+
+def test_the_session_keeps_undo_for_the_last_few_articles_only(client, coder, study):
+    from annotations.views.coding import UNDO_DOCUMENTS, UNDO_KEY
+
+    docs = [study.documents[0]]
+    for i in range(UNDO_DOCUMENTS + 1):
+        doc = factories.DocumentFactory(project=study.project, external_id=f"u{i}")
+        Assignment.objects.create(document=doc, coder=study.coder1)
+        docs.append(doc)
+    for doc in docs:
+        assert create(client, study, doc, study.codes["actor"], 0, 7).status_code == 201
+    stacks = client.session[UNDO_KEY]
+    assert list(stacks) == [str(d.pk) for d in docs[-UNDO_DOCUMENTS:]]
