@@ -244,6 +244,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": True},
+    # Distinct names for choice sets that share a field name across the API.
+    "ENUM_NAME_OVERRIDES": {"CodeLevelEnum": "annotations.models.Code.Level"},
 }
 
 LOGGING = {

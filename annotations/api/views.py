@@ -201,6 +201,7 @@ class ProjectAccess(ProjectMember):
         responses={200: s.ProjectSerializer, **WRITE_ERRORS},
     ),
 )
+@extend_schema(tags=["projects"])
 class ProjectViewSet(ETagMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.ProjectSerializer
     pagination_class = Pagination
@@ -275,6 +276,7 @@ class ProjectViewSet(ETagMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
         responses={204: None, **WRITE_ERRORS},
     ),
 )
+@extend_schema(tags=["members"])
 class MemberViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
     queryset = Membership.objects.none()  # for the schema: ids are integers
     serializer_class = s.MemberSerializer
@@ -354,6 +356,7 @@ class MemberViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
         },
     ),
 )
+@extend_schema(tags=["documents"])
 class DocumentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
     queryset = Document.objects.none()  # for the schema: ids are integers
     permission_classes = [IsAuthenticated, ProjectPIWrites]
@@ -428,6 +431,7 @@ class DocumentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
         responses={200: s.CodeMergeResultSerializer, **WRITE_ERRORS},
     ),
 )
+@extend_schema(tags=["codes"])
 class CodeViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
     queryset = Code.objects.none()  # for the schema: ids are integers
     serializer_class = s.CodeSerializer
@@ -530,6 +534,7 @@ class CodeViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
         responses={204: None, **WRITE_ERRORS},
     ),
 )
+@extend_schema(tags=["assignments"])
 class AssignmentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
     queryset = Assignment.objects.none()  # for the schema: ids are integers
     serializer_class = s.AssignmentSerializer
@@ -626,6 +631,7 @@ class AssignmentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
         responses={204: None, **WRITE_ERRORS, **_errors(409)},
     ),
 )
+@extend_schema(tags=["segments"])
 class SegmentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
     queryset = Segment.objects.none()  # for the schema: ids are integers
     serializer_class = s.SegmentSerializer
