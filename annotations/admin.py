@@ -68,6 +68,12 @@ class ConsensusSegmentAdmin(admin.ModelAdmin):
     search_fields = ["quote", "note"]
 
 
+@admin.register(models.ConsensusRejection)
+class ConsensusRejectionAdmin(admin.ModelAdmin):
+    list_display = ["document", "decided_by", "decided_at", "deleted_at"]
+    search_fields = ["note"]
+
+
 @admin.register(models.HistoryEvent)
 class HistoryEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "user", "action", "entity", "entity_id", "via"]
