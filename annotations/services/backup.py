@@ -75,7 +75,9 @@ TABLES = [
 ]
 BY_MODEL = {t.model: t for t in TABLES}
 # Models of the app deliberately left out of a project backup, with why.
-NOT_BACKED_UP: dict[str, str] = {}
+NOT_BACKED_UP: dict[str, str] = {
+    "AgreementCache": "a cache of computed reports, recomputed on demand",
+}
 
 # Keys in history snapshots that hold ids, and the table (or "user") they name.
 REF_KEYS = {
