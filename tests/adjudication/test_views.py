@@ -3,6 +3,7 @@ action as htmx and as a plain form, bad input."""
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from annotations.models import AdjudicationState, ConsensusSegment, HistoryEvent
 from tests.factories import PASSWORD
@@ -232,3 +233,29 @@ def test_bad_input_is_a_400_with_a_message_and_changes_nothing(pi, disputed):
     r = pi.post(url("adjudicate_consensus", d, 999999), {"action": "delete"})
     assert r.status_code == 404
     assert (ConsensusSegment.objects.count(), HistoryEvent.objects.count()) == before
+
+
+def test_list_filters_by_effective_status(pi, disputed):
+    from annotations.models import Segment
+    from annotations.services import adjudication as svc
+
+    d = disputed
+    svc.adjudication_start(document=d.doc, actor=d.study.pi)
+    for g in svc.adjudication_data(d.doc).disagreements:
+        svc.consensus_reject(
+            document=d.doc, actor=d.study.pi, segment_ids=g.segment_ids
+        )
+    svc.adjudication_mark(document=d.doc, actor=d.study.pi)
+    base = reverse("adjudication_list", args=["takedowns"])
+
+    def listed(status):
+        return d.doc.title in pi.get(f"{base}?status={status}").content.decode()
+
+    assert listed("adjudicated") and not listed("needs_review") and not listed("open")
+    Segment.objects.filter(pk=d.missing.pk).update(
+        memo="changed later", updated_at=timezone.now()
+    )
+    assert listed("needs_review") and not listed("adjudicated")
+    page = pi.get(f"{base}?status=needs_review").content.decode()
+    assert '<tr class="status-needs_review">' in page
+    assert listed("not_started") is False
