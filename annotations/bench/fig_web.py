@@ -3,14 +3,9 @@ under load through gunicorn."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import secrets
-import signal
-import socket
-import subprocess
-import sys
+import shutil
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -18,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -35,7 +31,7 @@ from ..models import (
 )
 from ..services.bulk import rows_insert
 from . import textgen
-from .data import coder_names, coder_password
+from .data import coder_password
 from .figures import Ctx, NotAvailable, live_segments
 
 PAGE_SLUG = "bench-coding-page"
@@ -108,8 +104,9 @@ def fig_coding_page(ctx: Ctx) -> dict:
         response = client.get(url)
         if response.status_code != 200:
             raise RuntimeError(f"GET {url} answered {response.status_code}")
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
+    queries = len(captured)  # now: the next request clears the log
     html_kb = len(response.content) / 1024
     shown = response.content.count(b"data-segment") or response.content.count(b"seg-")
     n = 20 if ctx.quick else 200
@@ -126,7 +123,7 @@ def fig_coding_page(ctx: Ctx) -> dict:
         "p50_ms": p50,
         "p95_ms": p95,
         "max_ms": max(times),
-        "queries": len(queries),
+        "queries": queries,
         "html_kb": html_kb,
         "segments_marked": shown,
         **create,
@@ -163,125 +160,133 @@ def _create_in_process(client, project, doc, coder, n) -> dict:
 
 # ------------------------------------------------------------------ load
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+LOAD_CODERS = 20
+LOAD_DOCUMENTS = 3  # articles in progress per load coder
 
 
-def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - our own server
-            return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer at {url} within {timeout} s")
-
-
-def gunicorn_start(workers: int, log: Path) -> tuple[subprocess.Popen, str]:
-    """The app under gunicorn on 127.0.0.1, production-like (DEBUG off), on
-    this process's database."""
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        DJANGO_DEBUG="false",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(40),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+def _load_coders(project: Project, count: int) -> list[tuple[str, str]]:
+    """``count`` coders of ``project`` with a few articles each in progress
+    (among the generated ones, already coded by the dataset's coders)."""
+    User = get_user_model()
+    password = coder_password(project.slug)
+    names = [f"{project.slug}-load{i + 1:02d}" for i in range(count)]
+    existing = set(
+        User.objects.filter(username__in=names).values_list("username", flat=True)
     )
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
-    cmd = [
-        sys.executable, "-m", "gunicorn", "workbench.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--worker-class", "gthread", "--threads", "4",
-        "--timeout", "60", "--log-level", "warning",
-    ]  # fmt: skip
-    out = log.open("wb")
-    proc = subprocess.Popen(
-        cmd, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
-        start_new_session=True,
+    hashed = make_password(password)
+    User.objects.bulk_create(
+        User(username=n, password=hashed) for n in names if n not in existing
+    )
+    users = list(User.objects.filter(username__in=names).order_by("username"))
+    docs = list(
+        Document.objects.filter(project=project).order_by("id")
+        .values_list("pk", flat=True)[: count * LOAD_DOCUMENTS]
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(base + "/accounts/login/", proc)
-    except Exception:
-        gunicorn_stop(proc)
-        raise
-    return proc, base
+    with transaction.atomic():
+        for i, user in enumerate(users):
+            Membership.objects.get_or_create(
+                project=project, user=user, defaults={"role": Membership.Role.CODER}
+            )
+            for doc in docs[i * LOAD_DOCUMENTS : (i + 1) * LOAD_DOCUMENTS] or docs[:1]:
+                Assignment.objects.update_or_create(
+                    document_id=doc, coder=user,
+                    defaults={"status": Assignment.Status.IN_PROGRESS, "done_at": None},
+                )  # fmt: skip
+    return [(u.username, password) for u in users]
 
 
-def gunicorn_stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+def _load_clear(project: Project) -> None:
+    """Remove what the load coders made, so every repetition starts alike."""
+    made = Segment.objects.filter(
+        document__project=project, coder__username__startswith=f"{project.slug}-load"
+    )
+    ids = list(made.values_list("pk", flat=True))
+    HistoryEvent.objects.filter(
+        project=project, entity="segment", entity_id__in=ids
+    ).delete()
+    HistoryEvent.objects.filter(
+        project=project, user__username__startswith=f"{project.slug}-load"
+    ).delete()
+    made.delete()
 
 
 def fig_create_segment_load(ctx: Ctx) -> dict:
-    """20 coders at once create segments through gunicorn (htmx POSTs), with
-    the load generator of issue 9; then count the segments in the database."""
+    """20 coders at once create segments through gunicorn (the htmx POST the
+    coding page sends), driven by the load generator of issue 9; then the
+    segments they were promised are counted in the database."""
     try:
-        from .load import load_run
+        from .load import app_server, load_run, secret, static_collect
     except ImportError:
         raise NotAvailable(
             "the load generator annotations/bench/load.py (issue 9) is not there yet"
         ) from None
     project = Project.objects.get(slug=ctx.slug)
-    names = coder_names(project.slug, 10 if ctx.data_size != "small" else 3)
-    coders = [(n, coder_password(project.slug)) for n in names]
+    coders = _load_coders(project, LOAD_CODERS)
+    _load_clear(project)
     per_coder = 5 if ctx.quick else 50
-    workers = 2 if ctx.quick else 4
+    workers, threads = (2, 4) if ctx.quick else (LOAD_WORKERS, LOAD_THREADS)
+    if ctx.quick:  # the smoke run (SQLite): a few coders, to see it work
+        coders, per_coder = coders[:4], 3
+    key = secret()
+    static = _static_root(static_collect, key)
     before = live_segments(project)
-    started = timezone.now()
-    proc, base = gunicorn_start(workers, ctx.tmp / "gunicorn.log")
     try:
-        result = load_run(base, _twenty(coders), per_coder)
+        with app_server(
+            db=settings.DATABASES["default"], static_root=static,
+            secret_key=key, log=ctx.tmp / "gunicorn.log", workers=workers,
+            threads=threads,
+        ) as server:  # fmt: skip
+            result = load_run(server.base_url, coders, per_coder, timeout=300)
+        after = live_segments(project)
+        promised = set(result["client_ids"])
+        found = {
+            str(c)
+            for c in Segment.objects.filter(client_id__in=promised).values_list(
+                "client_id", flat=True
+            )
+        }
     finally:
-        gunicorn_stop(proc)
-    after = live_segments(project)
-    return _load_metrics(result, before, after, workers, started, project)
-
-
-def _twenty(coders: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    # 20 concurrent coders: the dataset has 10 (large) or 3 (small); coders
-    # log in more than once, as with two tabs or two machines.
-    return [coders[i % len(coders)] for i in range(20)]
-
-
-def _load_metrics(result, before, after, workers, started, project) -> dict:
-    data = result if isinstance(result, dict) else vars(result)
-    ok = int(data.get("ok", data.get("created", 0)))
-    errors = int(data.get("errors", 0))
-    latencies = data.get("latencies_ms") or data.get("latencies") or []
-    p50, p95 = (
-        _percentiles(latencies) if latencies else (data["p50_ms"], data["p95_ms"])
-    )
-    seconds = float(data.get("seconds", data.get("duration", 0)) or 0)
-    created = after - before
-    Segment.objects.filter(document__project=project, created_at__gte=started).delete()
-    HistoryEvent.objects.filter(project=project, created_at__gte=started).delete()
+        _load_clear(project)
+    log = ctx.tmp / "gunicorn.log"
+    log_tail = log.read_text(errors="replace")[-2000:] if result["errors"] else ""
     return {
-        "coders": 20,
+        "coders": len(coders),
         "workers": workers,
-        "ok": ok,
-        "errors": errors,
-        "lost": ok - created,
-        "p50_ms": p50,
-        "p95_ms": p95,
-        "requests_per_s": (ok + errors) / seconds if seconds else 0.0,
-        "raw": json.dumps({k: v for k, v in data.items() if not isinstance(v, list)}),
+        "threads": threads,
+        "requests": result["requests"],
+        "ok": result["ok"],
+        "errors": result["errors"],
+        "lost": len(promised - found),
+        "extra": (after - before) - result["ok"],
+        "p50_ms": result["p50_ms"],
+        "p95_ms": result["p95_ms"],
+        "max_ms": result["max_ms"],
+        "requests_per_s": result["requests_per_s"],
+        "error_samples": " | ".join(e[:120] for e in result["error_samples"][:3]),
+        "server_log_tail": log_tail,
     }
+
+
+def _static_root(collect, key: str) -> Path:
+    """Collected static files for gunicorn, kept under bench-results/ and
+    collected again only when a source file changed (a new folder each time,
+    renamed into place, so concurrent runs never see a half-written one)."""
+    base = Path(settings.BASE_DIR)
+    sources = [p for d in ("annotations/static", "static") for p in
+               (base / d).rglob("*") if p.is_file()]  # fmt: skip
+    stamp = int(max((p.stat().st_mtime for p in sources), default=0))
+    root = base / "bench-results" / f"static-{stamp}"
+    if (root / "staticfiles.json").exists():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="static-", dir=root.parent))
+    collect(scratch, key)
+    try:
+        scratch.rename(root)
+    except OSError:  # another run got there first
+        shutil.rmtree(scratch, ignore_errors=True)
+    return root
+
+
+LOAD_WORKERS = 4
+LOAD_THREADS = 2

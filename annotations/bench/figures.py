@@ -240,7 +240,9 @@ def _export(ctx: Ctx, fmt: str, filename: str) -> dict:
     path = ctx.tmp / filename
     with PeakMemory() as mem:
         t0 = time.perf_counter()
-        call_command("export", ctx.slug, format=fmt, output=str(path), stdout=_quiet())
+        call_command(
+            "export", ctx.slug, "--format", fmt, "--output", str(path), stdout=_quiet()
+        )
         seconds = time.perf_counter() - t0
     size = path.stat().st_size if path.exists() else 0
     if not size:
@@ -362,9 +364,12 @@ def _figures() -> list[Figure]:
             fig_web.fig_create_segment_load,
             show=lambda m: f"p50 {_f(m['p50_ms'], 'ms', 1)}, p95 {_f(m['p95_ms'], 'ms', 1)}, "
             f"{m['requests_per_s']:,.0f} requests/s; {m['errors']:.0f} errors, "
-            f"{m['lost']:.0f} lost of {m['ok']:,.0f} created "
-            f"({m['coders']:.0f} coders, {m['workers']:.0f} gunicorn workers)",
-            check=lambda m, s: (m["p95_ms"] < 50 and m["errors"] == 0 and m["lost"] == 0)
+            f"{m['lost']:.0f} lost and {m['extra']:.0f} extra of {m['ok']:,.0f} created "
+            f"({m['coders']:.0f} coders x {m['requests'] / m['coders']:.0f} requests; "
+            f"gunicorn {m['workers']:.0f} workers x {m['threads']:.0f} threads)",
+            check=lambda m, s: (
+                m["p95_ms"] < 50 and m["errors"] == 0 and m["lost"] == 0 and m["extra"] == 0
+            )
             if s == "large" else None,
         ),
         Figure(

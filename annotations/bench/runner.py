@@ -120,7 +120,7 @@ def figure_run(
         )
         entry["verdict"] = {True: "met", False: "missed", None: "n/a"}[verdict]
     else:
-        entry["measured"] = f"not available: {reason}" if reason else "not run"
+        entry["measured"] = f"{status}: {reason}" if reason else "not run"
         entry["verdict"] = "n/a"
     return entry
 
