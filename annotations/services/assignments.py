@@ -82,7 +82,9 @@ def assignments_apply(
     now = timezone.now()
     new = [
         Assignment(
-            document_id=d, coder_id=c, status=status or Assignment.Status.TODO,
+            document_id=d,
+            coder_id=c,
+            status=status or Assignment.Status.TODO,
             started_at=now if status and status != Assignment.Status.TODO else None,
             done_at=now if status == Assignment.Status.DONE else None,
         )  # fmt: skip
@@ -92,19 +94,40 @@ def assignments_apply(
     Assignment.objects.bulk_create(new)
     changed = 0
     if status is not None:
-        stale = [a.pk for k, a in existing.items() if k in set(plan) and a.status != status]
-        changed = Assignment.objects.filter(pk__in=stale).update(
+        planned = set(plan)
+        stale = [a for k, a in existing.items() if k in planned and a.status != status]
+        changed = Assignment.objects.filter(pk__in=[a.pk for a in stale]).update(
             status=status,
             done_at=now if status == Assignment.Status.DONE else None,
             updated_at=now,
+        )
+        HistoryEvent.objects.bulk_create(
+            HistoryEvent(
+                project=project,
+                document_id=a.document_id,
+                user=actor,
+                entity="assignment",
+                entity_id=a.pk,
+                action="update",
+                before={"status": a.status},
+                after={"coder": a.coder_id, "status": status},
+                via=via,
+            )  # fmt: skip
+            for a in stale
         )
     created = Assignment.objects.filter(
         document_id__in=doc_ids, created_at__gte=now
     ).values_list("pk", "document_id", "coder_id", "status")
     HistoryEvent.objects.bulk_create(
         HistoryEvent(
-            project=project, document_id=d, user=actor, entity="assignment",
-            entity_id=pk, action="create", after={"coder": c, "status": s}, via=via,
+            project=project,
+            document_id=d,
+            user=actor,
+            entity="assignment",
+            entity_id=pk,
+            action="create",
+            after={"coder": c, "status": s},
+            via=via,
         )  # fmt: skip
         for pk, d, c, s in created
     )
@@ -150,7 +173,9 @@ def reliability_sample_draw(
     if not coder_ids:
         raise ValidationError({"coders": "Choose at least one coder."})
     if members != set(coder_ids):
-        raise ValidationError({"coders": "Every coder must be a member of the project."})
+        raise ValidationError(
+            {"coders": "Every coder must be a member of the project."}
+        )
     if not 0 <= share <= 1:
         raise ValidationError({"share": "The share must be between 0 and 100 %."})
     if not 1 <= per_document <= len(coder_ids):
@@ -160,12 +185,16 @@ def reliability_sample_draw(
         )  # fmt: skip
     if documents is None:
         documents = list(
-            project.documents.filter(assignments__isnull=True).values_list("pk", flat=True)
+            project.documents.filter(assignments__isnull=True).values_list(
+                "pk", flat=True
+            )
         )
     elif project.documents.filter(pk__in=documents).count() != len(set(documents)):
         raise ValidationError({"documents": "Documents from another project."})
     if not documents:
-        raise ValidationError({"documents": "There are no unassigned documents to draw from."})
+        raise ValidationError(
+            {"documents": "There are no unassigned documents to draw from."}
+        )
     plan = assignment_plan(
         documents=documents, coders=coder_ids, overlap=share,
         per_document=per_document, seed=seed,
@@ -232,7 +261,9 @@ def assignment_toggle(
     if assigned:
         if existing:
             return False
-        assignments_apply(project=project, plan=[(document.pk, coder.pk)], actor=actor, via=via)
+        assignments_apply(
+            project=project, plan=[(document.pk, coder.pk)], actor=actor, via=via
+        )
         return True
     if existing is None:
         return False
@@ -278,7 +309,9 @@ def assignments_rebalance(
     moved = kept = 0
     plan = []
     for assignment in released:
-        free = [c for c in to_coders if c not in holders.get(assignment.document_id, set())]
+        free = [
+            c for c in to_coders if c not in holders.get(assignment.document_id, set())
+        ]
         if not free:
             kept += 1
             continue

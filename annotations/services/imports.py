@@ -84,13 +84,24 @@ def documents_import(
         raise InputError(problems)
     now = timezone.now()
     with transaction.atomic():
+        # Explicit ids, so each document's history row can name it.
+        doc_ids = ids_reserve(Document, len(new))
         rows_insert(
             Document,
-            ["project_id", "external_id", "title", "source", "url", "published",
+            ["id", "project_id", "external_id", "title", "source", "url", "published",
              "metadata", "text", "length", "checksum", "created_at"],
-            ((project.pk, r.external_id, r.title, r.source, r.url, r.published,
+            ((pk, project.pk, r.external_id, r.title, r.source, r.url, r.published,
               r.metadata, r.text, len(r.text), text_checksum(r.text), now)
-             for r in (rows[i] for i in new)),
+             for pk, r in zip(doc_ids, (rows[i] for i in new), strict=True)),
+        )  # fmt: skip
+        rows_insert(
+            HistoryEvent,
+            ["project_id", "document_id", "user_id", "entity", "entity_id", "action",
+             "before", "after", "via", "created_at"],
+            ((project.pk, pk, None, "document", pk, "create", None,
+              {"external_id": rows[i].external_id, "checksum": text_checksum(rows[i].text)},
+              via, now)
+             for pk, i in zip(doc_ids, new, strict=True)),
         )  # fmt: skip
     return {"created": len(new), "skipped": len(rows) - len(new)}
 
@@ -157,7 +168,9 @@ def codebook_import(
             path = f"{parent_path}/{row.name}" if parent_path else row.name
             order = sibling_order.get(parent_path, 0)
             sibling_order[parent_path] = order + 1
-            code = by_path.get(path) or Code(project=project, parent=parent, name=row.name)
+            code = by_path.get(path) or Code(
+                project=project, parent=parent, name=row.name
+            )
             before = code_snapshot(code) if code.pk else None
             for field in (
                 "description", "definition", "when_to_use", "when_not_to_use",
@@ -171,7 +184,10 @@ def codebook_import(
                 code.full_clean()
             except ValidationError as exc:
                 raise InputError(
-                    [Problem(f"{path}: {m}", "codebook", row.line) for m in exc.messages]
+                    [
+                        Problem(f"{path}: {m}", "codebook", row.line)
+                        for m in exc.messages
+                    ]
                 ) from None
             code.save()
             history_record(
@@ -358,6 +374,15 @@ def _segments_write_chunk(
          for d, c in new_pairs),
     )  # fmt: skip
     counts["assignments_created"] += len(new_pairs)
+    history_rows = [
+        (project.pk, d, None, "assignment", pk, "create", None,
+         {"coder": c, "status": Assignment.Status.IN_PROGRESS, "source": source}, via, now)
+        for pk, d, c in Assignment.objects.filter(
+            document_id__in={d for d, _ in new_pairs},
+            coder_id__in={c for _, c in new_pairs},
+        ).values_list("pk", "document_id", "coder_id")
+        if (d, c) in new_pairs
+    ]  # fmt: skip
 
     def segment_values(i: int) -> tuple:
         row = rows[i]
@@ -395,12 +420,23 @@ def _segments_write_chunk(
         open_ones = (
             Assignment.objects.filter(document_id__in=chunk)
             .exclude(status=Assignment.Status.DONE)
-            .values_list("pk", "document_id", "coder_id")
+            .values_list("pk", "document_id", "coder_id", "status")
         )
-        pks = [pk for pk, d, c in open_ones if (d, c) in touched]
-        counts["marked_done"] += Assignment.objects.filter(pk__in=pks).update(
-            status=Assignment.Status.DONE, done_at=now, updated_at=now
-        )
+        closing = [(pk, d, c, s) for pk, d, c, s in open_ones if (d, c) in touched]
+        counts["marked_done"] += Assignment.objects.filter(
+            pk__in=[pk for pk, *_ in closing]
+        ).update(status=Assignment.Status.DONE, done_at=now, updated_at=now)
+        history_rows += [
+            (project.pk, d, None, "assignment", pk, "update", {"status": s},
+             {"status": Assignment.Status.DONE, "coder": c}, via, now)
+            for pk, d, c, s in closing
+        ]  # fmt: skip
+    rows_insert(
+        HistoryEvent,
+        ["project_id", "document_id", "user_id", "entity", "entity_id", "action",
+         "before", "after", "via", "created_at"],
+        history_rows,
+    )  # fmt: skip
 
 
 def user_get(username: str):

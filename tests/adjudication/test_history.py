@@ -218,11 +218,6 @@ def test_api_mutations_are_history_rows_too(client, disputed):
     assert Segment.objects.get(pk=pk).deleted_at is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.imports.segments_import(mark_done=True) sets assignment "
-    "statuses with .update() and records no history row (reported to its owner)",
-)
 def test_import_segments_mark_done_records_the_status_change(disputed, tmp_path):
     d = disputed
     doc = d.study.documents[1]

@@ -34,7 +34,9 @@ def test_import_csv_jsonl_and_txt(project, tmp_path, capsys):
     )
     jsonl = write(
         tmp_path / "docs.jsonl",
-        json.dumps({"external_id": "x2", "title": "Second", "text": ARABIC, "lang": "ar"})
+        json.dumps(
+            {"external_id": "x2", "title": "Second", "text": ARABIC, "lang": "ar"}
+        )
         + "\n",
     )
     txt = write(tmp_path / "third_article.txt", "Plain\rold Mac text")
@@ -57,17 +59,41 @@ def test_import_csv_jsonl_and_txt(project, tmp_path, capsys):
     ("name", "content", "encoding", "message"),
     [
         ("latin.txt", "café", "latin-1", "latin.txt, line 1: not valid UTF-8"),
-        ("dup.csv", "external_id,title,text\na,A,x\na,B,y\n", "utf-8", "duplicate external_id 'a'"),
-        ("miss.csv", "external_id,title,text\na,,x\n", "utf-8", "miss.csv, line 2: missing title"),
-        ("bad.jsonl", '{"external_id": "a"\n', "utf-8", "bad.jsonl, line 1: invalid JSON"),
-        ("date.csv", "external_id,title,text,published\na,A,x,June\n", "utf-8", "published must be a date"),
+        (
+            "dup.csv",
+            "external_id,title,text\na,A,x\na,B,y\n",
+            "utf-8",
+            "duplicate external_id 'a'",
+        ),
+        (
+            "miss.csv",
+            "external_id,title,text\na,,x\n",
+            "utf-8",
+            "miss.csv, line 2: missing title",
+        ),
+        (
+            "bad.jsonl",
+            '{"external_id": "a"\n',
+            "utf-8",
+            "bad.jsonl, line 1: invalid JSON",
+        ),
+        (
+            "date.csv",
+            "external_id,title,text,published\na,A,x,June\n",
+            "utf-8",
+            "published must be a date",
+        ),
         ("doc.pdf", "x", "utf-8", "unsupported file type"),
     ],
 )
-def test_import_documents_bad_input(project, tmp_path, name, content, encoding, message):
+def test_import_documents_bad_input(
+    project, tmp_path, name, content, encoding, message
+):
     good = write(tmp_path / "good.txt", "fine")
     with pytest.raises(CommandError, match=message):
-        call_command("import_documents", "s", good, write(tmp_path / name, content, encoding))
+        call_command(
+            "import_documents", "s", good, write(tmp_path / name, content, encoding)
+        )
     assert not Document.objects.exists()
 
 
@@ -136,7 +162,9 @@ def test_import_segments_exact_offsets(coded_project, tmp_path, capsys):
         f"Article,rb,actor,{start},{start + 9},took down,\n"
         f"art,rb,low,{TEXT.index('ق')},{len(TEXT)},,\n"
     )
-    call_command("import_segments", "s", write(tmp_path / "seg.csv", rows), "--mark-done")
+    call_command(
+        "import_segments", "s", write(tmp_path / "seg.csv", rows), "--mark-done"
+    )
     assert "imported 3 segments" in capsys.readouterr().out
     for seg in Segment.objects.all():
         assert TEXT[seg.start : seg.end] == seg.quote
@@ -159,8 +187,37 @@ def test_import_segments_exact_offsets(coded_project, tmp_path, capsys):
     ],
 )
 def test_import_segments_bad_input(coded_project, tmp_path, row, message):
-    rows = f"document,coder,code,start,end,quote,memo\nart,ra,actor,0,7,Europol,\n{row}\n"
+    rows = (
+        f"document,coder,code,start,end,quote,memo\nart,ra,actor,0,7,Europol,\n{row}\n"
+    )
     with pytest.raises(CommandError, match=message):
         call_command("import_segments", "s", write(tmp_path / "seg.csv", rows))
     assert not Segment.objects.exists()
     assert not Assignment.objects.exists()
+
+
+def test_imports_record_history(coded_project, tmp_path):
+    from annotations.models import HistoryEvent
+
+    def kinds():
+        return sorted(HistoryEvent.objects.values_list("entity", "action"))
+
+    documents = HistoryEvent.objects.filter(entity="document", action="create")
+    assert (
+        documents.count() == 1
+        and documents.get().entity_id == Document.objects.get().pk
+    )
+    HistoryEvent.objects.all().delete()
+    rows = "document,coder,code,start,end\nart,ra,actor,0,7\n"
+    call_command(
+        "import_segments", "s", write(tmp_path / "seg.csv", rows), "--mark-done"
+    )
+    assert kinds() == [
+        ("assignment", "create"),
+        ("assignment", "update"),
+        ("segment", "create"),
+    ]
+    HistoryEvent.objects.all().delete()
+    call_command("assign", "s", "--coders", "rb", "--status", "done")
+    call_command("assign", "s", "--coders", "rb", "--status", "todo")
+    assert kinds() == [("assignment", "create"), ("assignment", "update")]
