@@ -6,6 +6,7 @@ from .views import coding, home, mywork
 from .views import assignments, codebook, documents, profile, progress, projects, team
 from .views import adjudication, history
 from .views import export
+from .views import agreement
 
 urlpatterns = [
     path("", mywork.home, name="home"),
@@ -66,4 +67,9 @@ urlpatterns = [
     # Exports (views/export.py), PI only.
     path("p/<slug:slug>/export/", export.export_page, name="export_page"),
     path("p/<slug:slug>/export/<str:name>", export.export_download, name="export_download"),
+    # Agreement (views/agreement.py), PI only.
+    path("p/<slug:slug>/agreement/", agreement.agreement, name="agreement"),
+    path("p/<slug:slug>/agreement/agreement.json", agreement.agreement_json, name="agreement_json"),
+    path("p/<slug:slug>/agreement/agreement.csv", agreement.agreement_csv, name="agreement_csv"),
+    path("p/<slug:slug>/agreement/compare/<int:document_id>/", agreement.agreement_compare, name="agreement_compare"),
 ]

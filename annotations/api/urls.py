@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from . import exports as export_views
 from . import views
+from .agreement import AgreementView
 
 router = DefaultRouter()
 # Resources of one project live under its slug; outsiders get 404.
@@ -19,6 +20,11 @@ router.register(
 router.register(f"{PROJECT}/segments", views.SegmentViewSet, basename="api_segment")
 
 urlpatterns = [
+    path(
+        "projects/<slug:slug>/agreement/",
+        AgreementView.as_view(),
+        name="api_project_agreement",
+    ),
     path(
         "projects/<slug:slug>/export/<str:name>",
         export_views.ExportView.as_view(),

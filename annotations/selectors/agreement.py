@@ -1,0 +1,425 @@
+"""Reads for agreement: a project's reliability sample as compact arrays for
+the statistics engine (:mod:`annotations.stats`), a cheap fingerprint of the
+data a report depends on, and one document's coding for the compare view.
+
+The reliability sample (DESIGN.md):
+
+* default (``rule="done"``): documents that two or more coders marked done;
+  only those coders count for the document. A coder who did not mark it
+  done, or was never assigned it, is *missing* for it, not "coded nothing".
+* ``all_coded=True`` (``rule="all_coded"``): documents that two or more
+  coders worked on, a coder counting when their assignment is in progress
+  or done or when they have a live segment in the document.
+
+Soft-deleted segments never count. The consensus (adjudicated segments) is an
+extra coder, ``consensus``, on the sample's documents whose adjudication has
+started; it is gathered apart so the coders' own coefficients do not change
+when it is added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Count, Max, Q
+
+from ..models import (
+    AdjudicationState,
+    Assignment,
+    Code,
+    ConsensusSegment,
+    Document,
+    Project,
+    Segment,
+)
+from ..stats import AgreementInput, Variable
+from .adjudication import consensus_rows
+from .codebook import code_paths
+
+CONSENSUS_ID = -1  # the consensus "coder" in the engine's arrays
+CONSENSUS_NAME = "consensus"
+RULES = {
+    "done": "documents marked done by at least two coders; only those coders count",
+    "all_coded": "documents coded by at least two coders (an assignment in "
+    "progress or done, or a live segment); those coders count",
+}
+_FETCH = 50_000  # rows per fetchmany when COPY is not available
+
+
+@dataclass
+class AgreementRows:
+    """Everything a report needs, as plain values.
+
+    ``data`` is the coders' reliability sample; ``consensus`` (or ``None``)
+    the sample's adjudicated documents with the consensus as one more coder.
+    Ids are database ids; the name maps turn them into report labels.
+    """
+
+    rule: str
+    data: AgreementInput
+    consensus: AgreementInput | None
+    external_ids: dict[int, str]
+    titles: dict[int, str]
+    coder_names: dict[int, str]
+    code_labels: dict[int, str]
+    code_colors: dict[int, str]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def document_ids(self) -> list[int]:
+        return [int(d) for d in self.data.documents]
+
+
+# -- the rows -------------------------------------------------------------------
+
+
+def _codes(project: Project) -> tuple[list[int], dict[int, int | None], list, dict]:
+    """Codes in codebook order (depth first), their parents, variables, colours."""
+    rows = list(
+        Code.objects.filter(project=project)
+        .order_by("order", "id")
+        .values_list("pk", "parent_id", "level", "value", "color")
+    )
+    children: dict[int | None, list[tuple]] = {}
+    for row in rows:
+        children.setdefault(row[1], []).append(row)
+    ordered: list[int] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        row = stack.pop()
+        ordered.append(row[0])
+        stack.extend(reversed(children.get(row[0], [])))
+    # A hierarchy that does not reach a root (cannot happen through the app)
+    # still gets its codes listed, after the others.
+    ordered += [r[0] for r in rows if r[0] not in set(ordered)]
+    parents = {pk: parent for pk, parent, *_ in rows}
+    variables = []
+    warnings = []
+    paths = code_paths(project)
+    for pk, _, level, _, _ in rows:
+        if not level:
+            continue
+        kids = children.get(pk, [])
+        if level in ("interval", "ratio") and any(k[3] is None for k in kids):
+            warnings.append(
+                f"variable {paths[pk]!r} ({level}) left out: a value has no number"
+            )
+            continue
+        values = tuple(
+            (k[0], float(k[3]) if k[3] is not None else float(i))
+            for i, k in enumerate(kids, start=1)
+        )
+        variables.append(Variable(code=pk, level=level, values=values))
+    colors = {pk: color for pk, *_, color in rows}
+    return ordered, parents, variables, {"warnings": warnings, "colors": colors}
+
+
+def _segment_sql(project: Project, *, cast: str = "") -> tuple[str, list]:
+    seg, doc = Segment._meta.db_table, Document._meta.db_table
+    cols = ("s.document_id", "s.coder_id", "s.code_id", "s.start", 's."end"')
+    sql = (
+        f"SELECT {', '.join(c + cast for c in cols)} "
+        f"FROM {seg} s JOIN {doc} d ON d.id = s.document_id "
+        f"WHERE d.project_id = %s AND s.deleted_at IS NULL"
+    )
+    return sql, [project.pk]
+
+
+def segment_columns(project: Project) -> np.ndarray:
+    """Live segments of the project as an ``(n, 5)`` int64 array of
+    (document, coder, code, start, end), never as model instances.
+
+    PostgreSQL: one binary ``COPY (SELECT ...) TO STDOUT`` parsed by numpy a
+    few megabytes at a time (every row has the same byte layout). Elsewhere:
+    a cursor read with ``fetchmany``.
+    """
+    if connection.vendor == "postgresql":
+        return _copy_int64(*_segment_sql(project, cast="::int8"), n_cols=5)
+    sql, params = _segment_sql(project)
+    blocks = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(_FETCH):
+            blocks.append(np.asarray(rows, dtype=np.int64))
+    return np.concatenate(blocks) if blocks else np.zeros((0, 5), dtype=np.int64)
+
+
+_COPY_HEADER = 19  # signature (11), flags (4), header extension length (4)
+_COPY_BLOCK = 1 << 22
+
+
+def _copy_int64(sql: str, params: list, *, n_cols: int) -> np.ndarray:
+    """Rows of ``n_cols`` non-null int8 columns through binary COPY.
+
+    A binary COPY tuple is an int16 field count then, per field, an int32
+    length and the value (big-endian); with every column an int8 each tuple
+    has the same size, so a block of whole tuples is a structured array.
+    """
+    fields = [("n", ">i2")]
+    for i in range(n_cols):
+        fields += [(f"l{i}", ">i4"), (f"v{i}", ">i8")]
+    row = np.dtype(fields)
+    blocks: list[np.ndarray] = []
+    buf = bytearray()
+    skip = None  # header bytes still to drop
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy,
+    ):
+        for chunk in copy:
+            buf += chunk
+            if skip is None:
+                if len(buf) < _COPY_HEADER:
+                    continue
+                skip = _COPY_HEADER + int.from_bytes(buf[15:19], "big")
+            if skip:
+                dropped = min(skip, len(buf))
+                del buf[:dropped]
+                skip -= dropped
+            if len(buf) >= _COPY_BLOCK:
+                whole = len(buf) // row.itemsize * row.itemsize
+                blocks.append(_columns(np.frombuffer(bytes(buf[:whole]), row), n_cols))
+                del buf[:whole]
+    del buf[-2:]  # the trailer: a field count of -1
+    if buf:
+        blocks.append(_columns(np.frombuffer(bytes(buf), row), n_cols))
+    if not blocks:
+        return np.zeros((0, n_cols), dtype=np.int64)
+    return np.concatenate(blocks)
+
+
+def _columns(records: np.ndarray, n_cols: int) -> np.ndarray:
+    out = np.empty((records.size, n_cols), dtype=np.int64)
+    for i in range(n_cols):
+        out[:, i] = records[f"v{i}"]
+    return out
+
+
+def _participants(project: Project, segs: np.ndarray, *, all_coded: bool) -> np.ndarray:
+    """``(n, 2)`` array of (document, coder) that count, before the two-coder
+    rule."""
+    statuses = (
+        [Assignment.Status.DONE, Assignment.Status.IN_PROGRESS]
+        if all_coded
+        else [Assignment.Status.DONE]
+    )
+    pairs = np.asarray(
+        list(
+            Assignment.objects.filter(
+                document__project=project, status__in=statuses
+            ).values_list("document_id", "coder_id")
+        ),
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    if all_coded and segs.size:
+        pairs = np.concatenate([pairs, segs[:, :2]])
+    return np.unique(pairs, axis=0) if pairs.size else pairs
+
+
+def _keys(doc: np.ndarray, coder: np.ndarray, base: int) -> np.ndarray:
+    return doc * base + coder
+
+
+def agreement_rows(
+    project: Project, *, all_coded: bool = False, with_consensus: bool = False
+) -> AgreementRows:
+    """The project's reliability sample (see the module docstring) as engine
+    input, with names for ids."""
+    codes, parents, variables, extra = _codes(project)
+    segs = segment_columns(project)
+    pairs = _participants(project, segs, all_coded=all_coded)
+    docs, per_doc = (
+        np.unique(pairs[:, 0], return_counts=True) if pairs.size else (pairs, pairs)
+    )
+    sample = docs[per_doc >= 2] if pairs.size else np.zeros(0, np.int64)
+    pairs = pairs[np.isin(pairs[:, 0], sample)]
+    base = int(max(pairs[:, 1].max(initial=0), segs[:, 1].max(initial=0))) + 2
+    keep = np.isin(
+        _keys(segs[:, 0], segs[:, 1], base), _keys(pairs[:, 0], pairs[:, 1], base)
+    )
+    segs = segs[keep]
+
+    info = {
+        pk: (length, ext, title)
+        for pk, length, ext, title in Document.objects.filter(project=project)
+        .order_by("pk")
+        .values_list("pk", "length", "external_id", "title")
+    }
+    sample_ids = [int(d) for d in sample]
+    lengths = {d: info[d][0] for d in sample_ids}
+    coder_ids = sorted({int(c) for c in pairs[:, 1]})
+    names = dict(
+        get_user_model().objects.filter(pk__in=coder_ids).values_list("pk", "username")
+    )
+    coder_ids.sort(key=lambda pk: (names.get(pk, ""), pk))
+    data = AgreementInput.from_arrays(
+        document=segs[:, 0], coder=segs[:, 1], code=segs[:, 2],
+        start=segs[:, 3], end=segs[:, 4],
+        document_lengths=lengths,
+        assignments=[tuple(p) for p in pairs.tolist()],
+        code_parents=parents, codes=codes, coders=coder_ids, variables=variables,
+    )  # fmt: skip
+    consensus = None
+    if with_consensus:
+        consensus = _with_consensus(project, segs, pairs, lengths, data)
+        names[CONSENSUS_ID] = CONSENSUS_NAME
+    return AgreementRows(
+        rule="all_coded" if all_coded else "done",
+        data=data,
+        consensus=consensus,
+        external_ids={d: info[d][1] for d in sample_ids},
+        titles={d: info[d][2] for d in sample_ids},
+        coder_names=names,
+        code_labels=code_paths(project),
+        code_colors=extra["colors"],
+        warnings=extra["warnings"],
+    )
+
+
+def _with_consensus(
+    project: Project,
+    segs: np.ndarray,
+    pairs: np.ndarray,
+    lengths: dict[int, int],
+    data: AgreementInput,
+) -> AgreementInput:
+    """The sample's documents whose adjudication has started (or that have a
+    consensus segment), with the consensus as coder ``CONSENSUS_ID``."""
+    started = set(
+        AdjudicationState.objects.filter(document__project=project).values_list(
+            "document_id", flat=True
+        )
+    )
+    rows = [
+        (d, CONSENSUS_ID, code, start, end)
+        for d, code, start, end, *_ in consensus_rows(project)
+        if d in lengths
+    ]
+    docs = sorted((started & set(lengths)) | {r[0] for r in rows})
+    in_docs = np.isin(segs[:, 0], docs)
+    cons = np.asarray(rows, dtype=np.int64).reshape(-1, 5)
+    allsegs = np.concatenate([segs[in_docs], cons])
+    asg = [tuple(p) for p in pairs[np.isin(pairs[:, 0], docs)].tolist()]
+    asg += [(d, CONSENSUS_ID) for d in docs]
+    return AgreementInput.from_arrays(
+        document=allsegs[:, 0], coder=allsegs[:, 1], code=allsegs[:, 2],
+        start=allsegs[:, 3], end=allsegs[:, 4],
+        document_lengths={d: lengths[d] for d in docs},
+        assignments=asg,
+        code_parents=dict(zip(data.codes, _parent_ids(data), strict=True)),
+        codes=data.codes, coders=(*data.coders, CONSENSUS_ID),
+        variables=data.variables,
+    )  # fmt: skip
+
+
+def _parent_ids(data: AgreementInput) -> list:
+    return [None if p < 0 else data.codes[p] for p in data.parent.tolist()]
+
+
+# -- fingerprint ------------------------------------------------------------------
+
+
+def agreement_fingerprint(project: Project) -> str:
+    """A short digest of everything a report depends on: for the project's
+    segments, assignments, consensus segments, adjudication states and codes,
+    how many there are (live, done), the largest id and the latest change.
+    Changes go through services that bump ``updated_at``; the counts catch
+    hard deletes and bulk status changes that do not."""
+    live = Q(deleted_at__isnull=True)
+    parts = []
+    for qs, extra in (
+        (
+            Segment.objects.filter(document__project=project),
+            {"live": Count("pk", filter=live)},
+        ),
+        (
+            Assignment.objects.filter(document__project=project),
+            {
+                "done": Count("pk", filter=Q(status=Assignment.Status.DONE)),
+                "started": Count("pk", filter=Q(status=Assignment.Status.IN_PROGRESS)),
+            },
+        ),
+        (
+            ConsensusSegment.objects.filter(document__project=project),
+            {"live": Count("pk", filter=live)},
+        ),
+        (AdjudicationState.objects.filter(document__project=project), {}),
+        (Code.objects.filter(project=project), {}),
+    ):
+        agg = qs.aggregate(
+            n=Count("pk"), top=Max("pk"), last=Max("updated_at"), **extra
+        )
+        last = agg.pop("last")
+        parts.append(
+            ":".join(f"{k}={v}" for k, v in sorted(agg.items()))
+            + f":{last.isoformat() if last else ''}"
+        )
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+# -- one document, for the compare view -------------------------------------------
+
+
+@dataclass
+class CompareLane:
+    coder_id: int
+    name: str
+    status: str  # the assignment's status, "" when unassigned, "consensus"
+    in_sample: bool
+    segments: list[tuple[int, int, int, int]]  # (segment id, code id, start, end)
+
+    @property
+    def status_label(self) -> str:
+        if self.status == CONSENSUS_NAME:
+            return "adjudicated consensus"
+        if not self.status:
+            return "not assigned"
+        return str(Assignment.Status(self.status).label).lower()
+
+
+def compare_lanes(
+    document: Document, *, with_consensus: bool = True
+) -> list[CompareLane]:
+    """Every coder assigned to the document or with a live segment in it (by
+    username), then the consensus lane when there is a consensus."""
+    status = dict(
+        Assignment.objects.filter(document=document).values_list("coder_id", "status")
+    )
+    segs: dict[int, list] = {}
+    for pk, coder, code, start, end in (
+        Segment.objects.filter(document=document, deleted_at__isnull=True)
+        .order_by("start", "end", "pk")
+        .values_list("pk", "coder_id", "code_id", "start", "end")
+    ):
+        segs.setdefault(coder, []).append((pk, code, start, end))
+    ids = set(status) | set(segs)
+    names = dict(
+        get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")
+    )
+    done = [c for c, s in status.items() if s == Assignment.Status.DONE]
+    lanes = [
+        CompareLane(
+            coder_id=c,
+            name=names[c],
+            status=status.get(c, ""),
+            in_sample=c in done and len(done) >= 2,
+            segments=segs.get(c, []),
+        )
+        for c in sorted(ids, key=lambda c: (names[c], c))
+    ]
+    if with_consensus:
+        cons = list(
+            ConsensusSegment.objects.filter(document=document, deleted_at__isnull=True)
+            .order_by("start", "end", "pk")
+            .values_list("pk", "code_id", "start", "end")
+        )
+        started = AdjudicationState.objects.filter(document=document).exists()
+        if cons or started:
+            lanes.append(
+                CompareLane(CONSENSUS_ID, CONSENSUS_NAME, CONSENSUS_NAME, False, cons)
+            )
+    return lanes

@@ -1,0 +1,346 @@
+"""The agreement report: gather a project's reliability sample, run the
+statistics engine, name the results, and keep them until the data changes.
+
+:func:`agreement_report` is the one entry point for the page, the API, the
+``agreement`` command and the exports (agreement.csv / agreement.json); its
+name and shape are stable::
+
+    {"project": slug,
+     "sample": {"rule", "description", "documents", "external_ids", "coders",
+                "levels", "bootstrap", "seed", "confidence", "with_consensus",
+                "consensus_documents", "segments", "warnings", "fingerprint",
+                "computed_at", "seconds"},
+     "results": [{"level", "code", "coefficient", "coders", "pair", "value",
+                  "ci_low", "ci_high", "n_units", "n_documents", "note"}, ...]}
+
+``code`` is the code's path ("actor/law_enforcement") or ``None`` for all
+codes together; ``coders`` and ``pair`` hold usernames (``"consensus"`` for
+the adjudicated version). A report is computed once per change of the data
+and parameters and stored in :class:`~annotations.models.AgreementCache`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..disagreement import document_disagreements
+from ..models import AgreementCache, Project
+from ..selectors.agreement import (
+    CONSENSUS_ID,
+    RULES,
+    AgreementRows,
+    agreement_fingerprint,
+    agreement_rows,
+)
+from ..stats import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    LEVELS,
+    RECORD_FIELDS,
+    AgreementRecord,
+    compute_agreement,
+)
+
+MAX_BOOTSTRAP = 10_000
+CONFIDENCE = 0.95
+Engine = Callable[..., list[AgreementRecord]]
+
+
+@dataclass(frozen=True)
+class AgreementParams:
+    levels: tuple[str, ...]
+    all_coded: bool
+    with_consensus: bool
+    bootstrap: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        """The cache key of the parameters (the data has its fingerprint)."""
+        return (
+            f"levels={','.join(self.levels)};all_coded={int(self.all_coded)};"
+            f"consensus={int(self.with_consensus)};bootstrap={self.bootstrap};"
+            f"seed={self.seed}"
+        )
+
+
+def agreement_params(
+    *,
+    levels: Iterable[str] | None = None,
+    all_coded: bool = False,
+    with_consensus: bool = False,
+    bootstrap: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> AgreementParams:
+    """Checked parameters; a ``ValidationError`` says what is wrong."""
+    errors: dict[str, str] = {}
+    wanted = tuple(dict.fromkeys(levels)) if levels else LEVELS
+    unknown = [lv for lv in wanted if lv not in LEVELS]
+    if unknown:
+        errors["level"] = (
+            f"unknown level {', '.join(map(repr, unknown))}: choose from "
+            f"{', '.join(LEVELS)}"
+        )
+    if not isinstance(bootstrap, int) or not 0 <= bootstrap <= MAX_BOOTSTRAP:
+        errors["bootstrap"] = (
+            f"bootstrap must be a whole number from 0 to {MAX_BOOTSTRAP}"
+        )
+    if not isinstance(seed, int) or not 0 <= seed < 2**32:
+        errors["seed"] = "seed must be a whole number from 0 to 4294967295"
+    if errors:
+        raise ValidationError(errors)
+    # The engine's order, whatever order they were asked in: stable cache keys.
+    return AgreementParams(
+        levels=tuple(lv for lv in LEVELS if lv in wanted),
+        all_coded=bool(all_coded),
+        with_consensus=bool(with_consensus),
+        bootstrap=bootstrap,
+        seed=seed,
+    )
+
+
+def agreement_report(
+    project: Project,
+    *,
+    levels: Iterable[str] | None = None,
+    all_coded: bool = False,
+    with_consensus: bool = False,
+    bootstrap: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    use_cache: bool = True,
+    engine: Engine = compute_agreement,
+) -> dict[str, Any]:
+    """The agreement report of ``project`` (shape in the module docstring).
+
+    Reused from the cache while the data's fingerprint and the parameters
+    are unchanged; ``use_cache=False`` recomputes (and stores) it. ``engine``
+    is a seam for tests; it defaults to :func:`annotations.stats.compute_agreement`.
+    Raises ``ValidationError`` for bad parameters.
+    """
+    params = agreement_params(
+        levels=levels, all_coded=all_coded, with_consensus=with_consensus,
+        bootstrap=bootstrap, seed=seed,
+    )  # fmt: skip
+    return agreement_payload(project, params, use_cache=use_cache, engine=engine)[
+        "report"
+    ]
+
+
+def agreement_payload(
+    project: Project,
+    params: AgreementParams,
+    *,
+    use_cache: bool = True,
+    engine: Engine = compute_agreement,
+) -> dict[str, Any]:
+    """``{"report": <agreement_report>, "documents": [...]}``: the report and
+    the sample's documents ranked by disagreement (for the page), computed
+    together and cached together."""
+    fingerprint = agreement_fingerprint(project)
+    if use_cache:
+        hit = (
+            AgreementCache.objects.filter(
+                project=project, params=params.key, fingerprint=fingerprint
+            )
+            .values_list("payload", flat=True)
+            .first()
+        )
+        if hit is not None:
+            return hit
+    started = time.perf_counter()
+    payload = _compute(project, params, engine)
+    seconds = time.perf_counter() - started
+    sample = payload["report"]["sample"]
+    sample["fingerprint"] = fingerprint
+    sample["computed_at"] = timezone.now().isoformat()
+    sample["seconds"] = round(seconds, 3)
+    try:
+        with transaction.atomic():
+            AgreementCache.objects.update_or_create(
+                project=project,
+                params=params.key,
+                defaults={
+                    "fingerprint": fingerprint,
+                    "payload": payload,
+                    "seconds": seconds,
+                },
+            )
+    except IntegrityError:  # pragma: no cover - another request stored it first
+        pass
+    return payload
+
+
+def _compute(
+    project: Project, params: AgreementParams, engine: Engine
+) -> dict[str, Any]:
+    rows = agreement_rows(
+        project, all_coded=params.all_coded, with_consensus=params.with_consensus
+    )
+    kw = {"levels": params.levels, "bootstrap": params.bootstrap, "seed": params.seed,
+          "confidence": CONFIDENCE}  # fmt: skip
+    results = [_record(r, rows) for r in engine(rows.data, **kw)]
+    if rows.consensus is not None and rows.consensus.documents:
+        extra = [
+            _record(r, rows, consensus=True)
+            for r in engine(rows.consensus, **kw)
+            if r.pair is not None and CONSENSUS_ID in r.pair
+        ]
+        results = _merged(results, extra, params.levels, rows)
+    data = rows.data
+    report = {
+        "project": project.slug,
+        "sample": {
+            "rule": rows.rule,
+            "description": RULES[rows.rule],
+            "documents": len(data.documents),
+            "external_ids": [rows.external_ids[d] for d in data.documents],
+            "coders": [rows.coder_names[c] for c in data.coders],
+            "levels": list(params.levels),
+            "bootstrap": params.bootstrap,
+            "seed": params.seed,
+            "confidence": CONFIDENCE,
+            "with_consensus": params.with_consensus,
+            "consensus_documents": len(rows.consensus.documents)
+            if rows.consensus is not None
+            else 0,
+            "segments": int(data.seg_document.size),
+            "warnings": rows.warnings,
+        },
+        "results": results,
+    }
+    return {"report": report, "documents": _documents(rows)}
+
+
+def _record(
+    r: AgreementRecord, rows: AgreementRows, *, consensus: bool = False
+) -> dict:
+    names = rows.coder_names
+    note = r.note
+    if consensus:
+        extra = "against the adjudicated consensus, on the documents adjudicated"
+        note = f"{note}; {extra}" if note else extra
+    return {
+        "level": r.level,
+        "code": None if r.code is None else rows.code_labels[r.code],
+        "coefficient": r.coefficient,
+        "coders": [names[c] for c in r.coders],
+        "pair": None if r.pair is None else [names[c] for c in r.pair],
+        "value": _number(r.value),
+        "ci_low": _number(r.ci_low),
+        "ci_high": _number(r.ci_high),
+        "n_units": int(r.n_units),
+        "n_documents": int(r.n_documents),
+        "note": note,
+    }
+
+
+def _number(x: float | None) -> float | None:
+    if x is None or x != x or x in (float("inf"), float("-inf")):
+        return None
+    return float(x)
+
+
+def _merged(
+    results: list[dict], extra: list[dict], levels: tuple[str, ...], rows: AgreementRows
+) -> list[dict]:
+    """The consensus pairs after the coders' rows of the same level and code."""
+    order = {None: -1} | {rows.code_labels[k]: i for i, k in enumerate(rows.data.codes)}
+    level = {lv: i for i, lv in enumerate(levels)}
+    both = [(0, i, r) for i, r in enumerate(results)] + [
+        (1, i, r) for i, r in enumerate(extra)
+    ]
+    both.sort(key=lambda t: (level[t[2]["level"]], order[t[2]["code"]], t[0], t[1]))
+    return [r for *_, r in both]
+
+
+def _documents(rows: AgreementRows) -> list[dict]:
+    """The sample's documents, most disagreement first."""
+    data = rows.data
+    dis = document_disagreements(
+        seg_document=data.seg_document, seg_coder=data.seg_coder,
+        seg_code=data.seg_code, seg_start=data.seg_start, seg_end=data.seg_end,
+        coders_per_document=data.assigned.sum(axis=1),
+    )  # fmt: skip
+    out = []
+    for i, d in enumerate(data.documents):
+        out.append(
+            {
+                "id": int(d),
+                "external_id": rows.external_ids[d],
+                "title": rows.titles[d],
+                "coders": [
+                    rows.coder_names[data.coders[c]]
+                    for c in data.assigned[i].nonzero()[0]
+                ],
+                "segments": int(dis.segments[i]),
+                "disagreement": round(float(dis.disagreement[i]), 6),
+                "codes_disputed": int(dis.codes_disputed[i]),
+                "coded": int(dis.coded[i]),
+            }
+        )
+    out.sort(key=lambda r: (-r["disagreement"], -r["codes_disputed"], r["id"]))
+    return out
+
+
+# -- files --------------------------------------------------------------------
+
+
+def agreement_flat_rows(report: dict) -> Iterable[dict[str, Any]]:
+    """The results as CSV rows: ``coders`` and ``pair`` joined with ``;``,
+    missing values empty (R's ``read.csv`` reads them as ``NA``)."""
+    for r in report["results"]:
+        row = dict(r)
+        row["coders"] = ";".join(r["coders"])
+        row["pair"] = ";".join(r["pair"]) if r["pair"] else ""
+        yield {k: "" if row[k] is None else row[k] for k in RECORD_FIELDS}
+
+
+def agreement_csv_write(report: dict, out: TextIO) -> int:
+    writer = csv.DictWriter(out, fieldnames=list(RECORD_FIELDS), lineterminator="\n")
+    writer.writeheader()
+    n = 0
+    for row in agreement_flat_rows(report):
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+def agreement_csv(report: dict) -> str:
+    buf = io.StringIO()
+    agreement_csv_write(report, buf)
+    return buf.getvalue()
+
+
+def agreement_json(report: dict) -> str:
+    return json.dumps(report, ensure_ascii=False, indent=1) + "\n"
+
+
+def agreement_file_write(*, report: dict, fmt: str, path: Path) -> int:
+    """Write the report as ``fmt`` ("json" or "csv") to ``path`` atomically:
+    a temporary file in the same folder, renamed when complete. Returns the
+    number of results."""
+    if fmt not in ("json", "csv"):
+        raise ValidationError({"format": "format must be json or csv"})
+    text = agreement_json(report) if fmt == "json" else agreement_csv(report)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return len(report["results"])

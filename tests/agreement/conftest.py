@@ -1,0 +1,78 @@
+"""Agreement tests: the ``study`` project (tests/conftest.py) with coding.
+
+The study's documents are assigned to coder1 and coder2 (to do); ``coding``
+marks documents done through the service and adds segments with factories.
+"""
+
+import pytest
+
+from annotations.models import Assignment
+from annotations.services.coding import assignment_set_status
+from tests import factories
+
+
+def seg(doc, coder, code, start, end):
+    return factories.SegmentFactory(
+        document=doc, coder=coder, code=code, start=start, end=end
+    )
+
+
+def set_status(doc, coder, status=Assignment.Status.DONE):
+    assignment, _ = Assignment.objects.get_or_create(document=doc, coder=coder)
+    return assignment_set_status(assignment=assignment, status=status, actor=None)
+
+
+class Counting:
+    """An engine seam that counts its calls and delegates to the real engine."""
+
+    def __init__(self):
+        from annotations.stats import compute_agreement
+
+        self.calls = 0
+        self._engine = compute_agreement
+
+    def __call__(self, data, **kwargs):
+        self.calls += 1
+        return self._engine(data, **kwargs)
+
+
+@pytest.fixture
+def coding(study):
+    """d0 and d1 done by both coders, d2 done by coder1 only (in progress for
+    coder2). Segments (first 60 characters of the factory text):
+
+    d0: coder1 actor [0, 7) + action [8, 29); coder2 actor [0, 7) + action [8, 29)
+    d1: coder1 law_enforcement [0, 7); coder2 actor [0, 7) + platform [61, 69)
+    d2: coder1 actor [0, 7); coder2 action [8, 29)
+    """
+    s, (d0, d1, d2, _) = study, study.documents
+    c1, c2, codes = s.coder1, s.coder2, s.codes
+    seg(d0, c1, codes["actor"], 0, 7)
+    seg(d0, c1, codes["action"], 8, 29)
+    seg(d0, c2, codes["actor"], 0, 7)
+    seg(d0, c2, codes["action"], 8, 29)
+    seg(d1, c1, codes["law_enforcement"], 0, 7)
+    seg(d1, c2, codes["actor"], 0, 7)
+    seg(d1, c2, codes["platform"], 61, 69)
+    seg(d2, c1, codes["actor"], 0, 7)
+    seg(d2, c2, codes["action"], 8, 29)
+    for doc in (d0, d1):
+        set_status(doc, c1)
+        set_status(doc, c2)
+    set_status(d2, c1)
+    set_status(d2, c2, Assignment.Status.IN_PROGRESS)
+    return study
+
+
+def find(results, level, coefficient, code=None, pair=None):
+    """The one result of a level, coefficient, code and pair."""
+    hits = [
+        r
+        for r in results
+        if r["level"] == level
+        and r["coefficient"] == coefficient
+        and r["code"] == code
+        and r["pair"] == pair
+    ]
+    assert len(hits) == 1, (level, coefficient, code, pair, hits)
+    return hits[0]
