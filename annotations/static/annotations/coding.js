@@ -274,6 +274,14 @@
     busy = false;
     attempt = 0;
     failure = "";
+    if (resp.status >= 400 && html.indexOf('id="status"') < 0) {
+      // Not one of this page's fragments (e.g. a 404 page): say so, swap nothing.
+      note("The server refused a change (" + resp.status + "): it may have been " +
+           "changed elsewhere. Reload the page to see the current state.", "error");
+      render();
+      pump();
+      return;
+    }
     const target = resp.headers.get("HX-Redirect");
     if (target && !queue.length) {
       location.assign(target);
@@ -419,7 +427,7 @@
     try {
       const resp = await fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
       if (!resp.ok) {
-        note(resp.status === 404 ? "That segment no longer exists." : "Could not open the segment (" + resp.status + ").");
+        note(resp.status === 404 ? "That segment no longer exists." : "Could not open the segment (" + resp.status + ").", "error");
         return;
       }
       swapIn(await resp.text(), { fromPanel: true });
@@ -429,7 +437,7 @@
         panel.focus({ preventScroll: true });
       }
     } catch (e) {
-      note("Could not open the segment: the server could not be reached.");
+      note("Could not open the segment: the server could not be reached.", "error");
     }
   }
 
@@ -445,11 +453,11 @@
     markCurrent();
   }
 
-  function note(text) {
+  function note(text, level) {
     const status = document.getElementById("status");
     const p = status && status.querySelector(".flash");
     if (p) {
-      p.className = "flash info";
+      p.className = "flash " + (level || "info");
       p.textContent = text;
     }
   }
