@@ -59,25 +59,40 @@ def summed_many(
     blocks: list[Features], weights: np.ndarray | None
 ) -> list[dict[str, np.ndarray]]:
     """:func:`summed` for several blocks in one matrix product (BLAS is far
-    more efficient on one wide matrix than on many narrow ones)."""
+    more efficient on one wide matrix than on many narrow ones).
+
+    Point sums (row 0) are exact float64 column sums. The bootstrap product
+    runs in float32, twice as fast: its relative error (about 1e-6) is far
+    below the Monte Carlo error of a percentile interval.
+    """
     layout: list[tuple[int, str, tuple[int, ...], int]] = []
-    mats = []
     for i, feats in enumerate(blocks):
         for k, arr in feats.arrays.items():
-            width = int(np.prod(arr.shape[1:]))
-            mats.append(arr.reshape(arr.shape[0], width))
-            layout.append((i, k, arr.shape[1:], width))
+            layout.append((i, k, arr.shape[1:], int(np.prod(arr.shape[1:]))))
     out: list[dict[str, np.ndarray]] = [{} for _ in blocks]
-    if not mats:
+    if not layout:
         return out
-    m = np.hstack(mats) if len(mats) > 1 else mats[0]
-    total = m.sum(axis=0, keepdims=True)
-    if weights is not None and weights.shape[0]:
-        total = np.vstack([total, weights @ m])
+    n = blocks[0].n
+    width = sum(w for *_, w in layout)
+    boot = weights is not None and weights.shape[0] > 0
+    m = np.empty((n, width), dtype=np.float32 if boot else np.float64)
+    point = np.empty(width)
     col = 0
-    for i, k, shape, width in layout:
-        out[i][k] = total[:, col : col + width].reshape(total.shape[0], *shape)
-        col += width
+    for i, k, _, w in layout:
+        arr = blocks[i].arrays[k].reshape(n, w)
+        m[:, col : col + w] = arr
+        point[col : col + w] = arr.sum(axis=0)
+        col += w
+    if boot:
+        total = np.empty((weights.shape[0] + 1, width))
+        total[0] = point
+        total[1:] = weights @ m
+    else:
+        total = point[None, :]
+    col = 0
+    for i, k, shape, w in layout:
+        out[i][k] = total[:, col : col + w].reshape(total.shape[0], *shape)
+        col += w
     return out
 
 
@@ -188,7 +203,7 @@ def build_context(data: AgreementInput, weights_for: object) -> Context:
     big = int(seg_end.max(initial=0)) + 1
     if n_codes * n_docs * n_c * big < 2**62:
         key = ((seg_code * n_docs + seg_doc) * n_c + seg_coder) * big + seg_start
-        order = np.argsort(key, kind="stable")
+        order = np.argsort(key)
     else:
         order = np.lexsort((seg_start, seg_coder, seg_doc, seg_code))
     seg_doc, seg_coder, seg_code = seg_doc[order], seg_coder[order], seg_code[order]
@@ -205,7 +220,7 @@ def build_context(data: AgreementInput, weights_for: object) -> Context:
         length=data.document_lengths[docs].astype(float),
         pair_a=a[shared],
         pair_b=b[shared],
-        weights=weights_for(docs.size),  # type: ignore[operator]
+        weights=_as_float32(weights_for(docs.size)),  # type: ignore[operator]
         seg_doc=seg_doc,
         seg_coder=seg_coder,
         seg_code=seg_code,
@@ -215,6 +230,11 @@ def build_context(data: AgreementInput, weights_for: object) -> Context:
     )
     ctx._own, ctx._rolled = _units(ctx)
     return ctx
+
+
+def _as_float32(weights: np.ndarray | None) -> np.ndarray | None:
+    # Draw counts are small integers, exact in float32.
+    return None if weights is None else weights.astype(np.float32)
 
 
 Units = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]

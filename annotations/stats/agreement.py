@@ -117,7 +117,9 @@ _BATCH_FLOATS = 1 << 24
 def _per_code(ctx: Context, em: Emitter, levels: frozenset[str]) -> None:
     com = summed(common_features(ctx), ctx.weights)
     codes = ctx.data.codes
-    pooled = Features(ctx.n_docs)
+    # Sums are additive over codes too: all-codes rows need no product of
+    # their own.
+    pooled: dict[str, np.ndarray] = {}
     batch: list[tuple[Hashable, Features]] = []
 
     def emit(code: Hashable | None, s: dict[str, np.ndarray], n_codes: int) -> None:
@@ -135,13 +137,13 @@ def _per_code(ctx: Context, em: Emitter, levels: frozenset[str]) -> None:
             batch, summed_many([f for _, f in batch], ctx.weights), strict=True
         ):
             emit(code, s, 1)
+            for name, v in s.items():
+                pooled[name] = pooled[name] + v if name in pooled else v
         batch.clear()
 
     size = 0
     for k, code in enumerate(codes):
         feats = code_features(ctx, k, levels)
-        if levels - {"unitizing"}:
-            pooled += feats
         batch.append((code, feats))
         size += sum(a.size for a in feats.arrays.values())
         if size >= _BATCH_FLOATS:
@@ -149,7 +151,7 @@ def _per_code(ctx: Context, em: Emitter, levels: frozenset[str]) -> None:
             size = 0
     flush()
     if codes and levels - {"unitizing"}:
-        emit(None, summed(pooled, ctx.weights), len(codes))
+        emit(None, pooled, len(codes))
     if "unitizing" in levels:
         ufeats, margins, n_combo = unitizing_features(ctx)
         valued_sq = summed_squares(margins, ctx.weights)

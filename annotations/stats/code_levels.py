@@ -102,23 +102,32 @@ def _span_features(
     if d.size:
         # Exact matches: units with identical (document, start, end); within a
         # coder units do not overlap, so matching is one-to-one.
-        order = np.lexsort((e, s, d))
+        big = np.int64(e.max()) + 1
+        order = np.argsort((d * big + s) * big + e)
         ds, ss, es = d[order], s[order], e[order]
         new = np.ones(ds.size, dtype=bool)
         new[1:] = (ds[1:] != ds[:-1]) | (ss[1:] != ss[:-1]) | (es[1:] != es[:-1])
         first = np.flatnonzero(new)
+        size = np.diff(np.append(first, ds.size))
+        shared = size >= 2
         exact = np.bitwise_or.reduceat(ONE << c[order].astype(np.uint64), first)
-        gdoc = ds[first]
-        # Overlap matches: which coders cover any character of each unit.
-        cover = covering_masks(sw, d, s, e)  # type: ignore[arg-type]
+        exact, gdoc = exact[shared], ds[first][shared]
         for p, (pa, pb) in enumerate(zip(ctx.pair_a, ctx.pair_b, strict=True)):
-            ba, bb = np.uint64(pa), np.uint64(pb)
-            both = ((exact >> ba) & (exact >> bb) & ONE).astype(bool)
+            both = ((exact >> np.uint64(pa)) & (exact >> np.uint64(pb)) & ONE) > 0
             tp[:, p] = np.bincount(gdoc[both], minlength=n_docs)
-            sel = (c == pa) & ((cover >> bb) & ONE).astype(bool)
-            ma[:, p] = np.bincount(d[sel], minlength=n_docs)
-            sel = (c == pb) & ((cover >> ba) & ONE).astype(bool)
-            mb[:, p] = np.bincount(d[sel], minlength=n_docs)
+        # Overlap matches: which coders cover any character of each unit;
+        # hits[b][d, a] counts coder a's units in d that coder b overlaps.
+        cover = covering_masks(sw, d, s, e)  # type: ignore[arg-type]
+        dc = d * n_coders + c
+        hits = [
+            np.bincount(
+                dc, weights=((cover >> np.uint64(b)) & ONE), minlength=n_docs * n_coders
+            ).reshape(n_docs, n_coders)
+            for b in range(n_coders)
+        ]
+        for p, (pa, pb) in enumerate(zip(ctx.pair_a, ctx.pair_b, strict=True)):
+            ma[:, p] = hits[pb][:, pa]
+            mb[:, p] = hits[pa][:, pb]
     feats["span_tp"] = tp
     feats["span_ma"] = ma
     feats["span_mb"] = mb

@@ -84,9 +84,14 @@ class Sweep:
             return out
         keep = (self.count >= 2) & (self.length > 0)
         g, ln, m = self.group[keep], self.length[keep], self.mask[keep]
-        for p, (a, b) in enumerate(pairs):
-            both = ((m >> np.uint64(a)) & (m >> np.uint64(b)) & ONE).astype(bool)
-            out[:, p] = np.bincount(g[both], weights=ln[both], minlength=n_groups)
+        # One pass per first member over the intervals it covers, not one
+        # pass per pair over all intervals.
+        for a in np.unique(pairs[:, 0]):
+            has_a = ((m >> np.uint64(a)) & ONE).astype(bool)
+            ga, la, ma = g[has_a], ln[has_a], m[has_a]
+            for p in np.flatnonzero(pairs[:, 0] == a):
+                both = ((ma >> np.uint64(pairs[p, 1])) & ONE).astype(bool)
+                out[:, p] = np.bincount(ga[both], weights=la[both], minlength=n_groups)
         return out
 
 

@@ -238,7 +238,7 @@ def summed_squares(margins: Margins, weights: np.ndarray | None) -> np.ndarray:
     order = np.argsort(c, kind="stable")
     d, c, a = d[order], c[order], a[order]
     width = max(1, min(1024, (1 << 24) // max(n_docs, 1)))
-    block = np.zeros((n_docs, width))
+    block = np.zeros((n_docs, width), weights.dtype)
     for lo in range(0, dense_values.size, width):
         hi = min(lo + width, dense_values.size)
         i, j = np.searchsorted(c, [lo, hi])
@@ -253,7 +253,7 @@ def summed_squares(margins: Margins, weights: np.ndarray | None) -> np.ndarray:
         starts = np.flatnonzero(np.diff(v, prepend=-1))
         bounds = np.append(starts, d.size)
         chunk = 1024  # rows of B numbers: small buffers stay in cache
-        buf = np.empty((chunk + int(docs_per_value.max()), n_resamples))
+        buf = np.empty((chunk + int(docs_per_value.max()), n_resamples), wt.dtype)
         lo = 0
         while lo < starts.size:
             # whole values per chunk
