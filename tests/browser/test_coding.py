@@ -155,6 +155,28 @@ def test_a_failed_save_is_kept_shown_and_retried_once(page, live_server, login, 
     doc = coding["doc"]
     login("coder")
     page.goto(f"{live_server.url}/p/takedowns/d/{doc.pk}/")
+
+    # Snapping without whole words: a selection from inside the flag's first
+    # surrogate pair to between é and its combining accent grows to whole
+    # graphemes; offsets come back in code points.
+    page.evaluate("localStorage.setItem('wb.snapWords', '0')")
+    span = page.evaluate(
+        r"""() => {
+          const t = document.getElementById('text-block').textContent;
+          const r = window.workbenchCoding.rangeFromU16(
+            t.indexOf('\u{1F1EA}') + 1, t.indexOf('\u0301'));
+          getSelection().removeAllRanges();
+          getSelection().addRange(r);
+          const span = window.workbenchCoding.selectionSpan();
+          getSelection().removeAllRanges();
+          return span;
+        }"""
+    )
+    flag, accent = TEXT.index("🇪🇺"), TEXT.index("\u0301")
+    assert (span["start"], span["end"]) == (flag, accent + 1)
+    assert span["quote"] == TEXT[flag : accent + 1]
+    page.evaluate("localStorage.removeItem('wb.snapWords')")
+
     failures = []
 
     def flaky(route):
