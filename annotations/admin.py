@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models as db_models
 
 from . import models
 
@@ -31,6 +32,8 @@ class DocumentAdmin(admin.ModelAdmin):
     list_filter = ["project", "source"]
     search_fields = ["title", "external_id", "text"]
     readonly_fields = ["length", "checksum", "created_at"]
+    # Django 6's default; without it the change form warns (an error in tests).
+    formfield_overrides = {db_models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(models.Code)

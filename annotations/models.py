@@ -91,6 +91,11 @@ class Document(models.Model):
             models.CheckConstraint(
                 condition=Q(length__gte=0), name="document_length_nonnegative"
             ),
+            # Pages link to the URL: never a javascript: or data: one.
+            models.CheckConstraint(
+                condition=Q(url="") | Q(url__iregex=r"^(https?|ftps?)://"),
+                name="document_url_web_scheme",
+            ),
         ]
         indexes = [models.Index(fields=["project", "title"])]
 
