@@ -164,9 +164,13 @@ def _source_text(
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"its text file {member!r} is not UTF-8") from None
+    if "\x00" in text:
+        # No database stores it; it means a binary or UTF-16 file anyway.
+        raise ValueError(f"its text file {member!r} contains NUL characters")
+    return text
 
 
 def _selection(el: etree._Element, move, length: int) -> QdaSelection:
