@@ -56,8 +56,13 @@ class AgreementQuerySerializer(serializers.Serializer):
     )  # fmt: skip
 
 
+LEVEL_HELP = "One of: " + ", ".join(LEVELS) + "."
+
+
 class AgreementResultSerializer(serializers.Serializer):
-    level = serializers.ChoiceField(choices=LEVELS)
+    # CharField rather than ChoiceField: a second enum named "level" (the
+    # codebook has one) would get an unstable generated name in the schema.
+    level = serializers.CharField(help_text=LEVEL_HELP)
     code = serializers.CharField(
         allow_null=True, help_text="The code's path; null for all codes together."
     )
@@ -91,7 +96,7 @@ class AgreementSampleSerializer(serializers.Serializer):
     documents = serializers.IntegerField()
     external_ids = serializers.ListField(child=serializers.CharField())
     coders = serializers.ListField(child=serializers.CharField())
-    levels = serializers.ListField(child=serializers.ChoiceField(choices=LEVELS))
+    levels = serializers.ListField(child=serializers.CharField(), help_text=LEVEL_HELP)
     bootstrap = serializers.IntegerField()
     seed = serializers.IntegerField()
     confidence = serializers.FloatField()

@@ -76,3 +76,19 @@ def find(results, level, coefficient, code=None, pair=None):
     ]
     assert len(hits) == 1, (level, coefficient, code, pair, hits)
     return hits[0]
+
+
+@pytest.fixture
+def api():
+    """An APIClient authenticated by a token (anonymous without a user)."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def _client(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return _client

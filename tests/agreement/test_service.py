@@ -1,0 +1,163 @@
+"""agreement_report: shape, parameters, the cache and its invalidation."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from annotations.models import AgreementCache, Assignment
+from annotations.services.agreement import (
+    agreement_csv,
+    agreement_file_write,
+    agreement_params,
+    agreement_payload,
+    agreement_report,
+)
+from annotations.services.coding import segment_create
+from annotations.stats import RECORD_FIELDS
+
+from .conftest import Counting, find, set_status
+
+pytestmark = pytest.mark.django_db
+
+
+def test_report_shape(coding):
+    report = agreement_report(coding.project, bootstrap=50, seed=7)
+    assert set(report) == {"project", "sample", "results"}
+    assert report["project"] == "takedowns"
+    sample = report["sample"]
+    assert sample["documents"] == 2 and sample["rule"] == "done"
+    assert sample["coders"] == ["coder1", "coder2"]
+    assert sample["bootstrap"] == 50 and sample["seed"] == 7
+    assert sample["external_ids"] == ["d0", "d1"]
+    assert sample["levels"] == [
+        "document",
+        "variable",
+        "character",
+        "unitizing",
+        "span",
+    ]
+    for r in report["results"]:
+        assert list(r) == list(RECORD_FIELDS)
+        assert r["code"] is None or isinstance(r["code"], str)
+        assert all(isinstance(c, str) for c in r["coders"])
+        assert r["pair"] is None or len(r["pair"]) == 2
+    kappa = find(
+        report["results"], "document", "cohen_kappa", "platform", ["coder1", "coder2"]
+    )
+    assert kappa["coders"] == ["coder1", "coder2"]
+    assert json.loads(json.dumps(report)) == report  # plain JSON, no NaN
+
+
+def test_levels_are_filtered_and_ordered(coding):
+    report = agreement_report(coding.project, levels=["span", "document"], bootstrap=0)
+    assert {r["level"] for r in report["results"]} == {"document", "span"}
+    assert report["sample"]["levels"] == ["document", "span"]
+    assert report["results"][0]["level"] == "document"
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"levels": ["document", "sentence"]}, "level"),
+        ({"bootstrap": -1}, "bootstrap"),
+        ({"bootstrap": 10**6}, "bootstrap"),
+        ({"seed": -5}, "seed"),
+    ],
+)
+def test_bad_parameters_are_refused(coding, kwargs, field):
+    with pytest.raises(ValidationError) as err:
+        agreement_report(coding.project, **kwargs)
+    assert field in err.value.message_dict
+    assert not AgreementCache.objects.exists()
+
+
+def test_the_cache_serves_until_the_data_changes(coding):
+    s = coding
+    engine = Counting()
+    first = agreement_report(s.project, bootstrap=20, engine=engine)
+    assert engine.calls == 1
+    again = agreement_report(s.project, bootstrap=20, engine=engine)
+    assert engine.calls == 1  # nothing changed: not recomputed
+    assert again == first
+    # other parameters: another entry
+    agreement_report(s.project, bootstrap=20, seed=1, engine=engine)
+    assert engine.calls == 2
+    assert AgreementCache.objects.filter(project=s.project).count() == 2
+    # a coder adds a segment: recomputed once, then cached again
+    d2 = s.documents[2]
+    segment_create(
+        document=d2, coder=s.coder2, code=s.codes["platform"], start=61, end=69,
+        quote=d2.text[61:69],
+    )  # fmt: skip
+    set_status(d2, s.coder2)  # d2 joins the sample
+    changed = agreement_report(s.project, bootstrap=20, engine=engine)
+    assert engine.calls == 3
+    assert changed["sample"]["documents"] == 3
+    agreement_report(s.project, bootstrap=20, engine=engine)
+    assert engine.calls == 3
+    # an explicit recompute
+    agreement_report(s.project, bootstrap=20, engine=engine, use_cache=False)
+    assert engine.calls == 4
+    assert AgreementCache.objects.filter(project=s.project).count() == 2  # replaced
+
+
+def test_consensus_runs_the_engine_a_second_time_only_when_asked(coding):
+    from annotations.models import AdjudicationState
+
+    AdjudicationState.objects.create(document=coding.documents[0])
+    engine = Counting()
+    agreement_report(coding.project, bootstrap=0, with_consensus=True, engine=engine)
+    assert engine.calls == 2
+    agreement_report(coding.project, bootstrap=0, with_consensus=True, engine=engine)
+    assert engine.calls == 2
+
+
+def test_an_assignment_reopened_invalidates(coding):
+    s = coding
+    engine = Counting()
+    agreement_report(s.project, bootstrap=0, engine=engine)
+    set_status(s.documents[1], s.coder2, Assignment.Status.IN_PROGRESS)
+    report = agreement_report(s.project, bootstrap=0, engine=engine)
+    assert engine.calls == 2
+    assert report["sample"]["documents"] == 1
+
+
+def test_documents_ranked_by_disagreement(coding):
+    payload = agreement_payload(coding.project, agreement_params(bootstrap=0))
+    docs = payload["documents"]
+    assert [d["external_id"] for d in docs] == ["d1", "d0"]
+    d1, d0 = docs
+    assert d0["disagreement"] == 0.0 and d0["codes_disputed"] == 0
+    # d1: law_enforcement vs actor on [0, 7), platform by coder2 only
+    assert d1["codes_disputed"] == 3 and d1["disagreement"] == 1.0
+    assert d1["coders"] == ["coder1", "coder2"] and d1["segments"] == 3
+
+
+def test_csv_is_tidy(coding):
+    report = agreement_report(coding.project, bootstrap=0)
+    rows = list(csv.DictReader(io.StringIO(agreement_csv(report))))
+    assert list(rows[0]) == list(RECORD_FIELDS)
+    assert len(rows) == len(report["results"])
+    pair = next(r for r in rows if r["pair"])
+    assert pair["pair"] == "coder1;coder2" and pair["coders"] == "coder1;coder2"
+    pooled = rows[0]
+    assert pooled["code"] == "" and pooled["pair"] == ""
+    undefined = next(r for r in rows if r["value"] == "")
+    assert undefined["note"]
+
+
+def test_file_write_is_atomic(coding, tmp_path):
+    report = agreement_report(coding.project, bootstrap=0)
+    path = tmp_path / "a.json"
+    path.write_text("old")
+    with pytest.raises(ValidationError):
+        agreement_file_write(report=report, fmt="xml", path=path)
+    assert path.read_text() == "old"
+    assert agreement_file_write(report=report, fmt="json", path=path) == len(
+        report["results"]
+    )
+    assert json.loads(path.read_text())["results"] == report["results"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]  # no temp left
