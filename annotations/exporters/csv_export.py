@@ -60,9 +60,10 @@ class CsvLines:
         self._minimal = csv.writer(self._line, lineterminator="\n")
 
     def __call__(self, row: Sequence) -> str:
-        if any(isinstance(v, str) and "\r" in v for v in row):
-            return ",".join(_quoted(v) for v in row) + "\n"
         self._minimal.writerow(row)
+        # The line holds a \r only if a field does: one scan of the line.
+        if "\r" in self._line.text:
+            return ",".join(_quoted(v) for v in row) + "\n"
         return self._line.text
 
 
@@ -82,17 +83,19 @@ def segments_csv(ctx: ExportContext, rows: Iterable[SegmentRow]) -> Iterator[str
     """
     line = CsvLines()
     yield line(SEGMENT_COLUMNS)
-    codes, coders, docs = ctx.code_by_id, ctx.coder_by_key, ctx.documents
+    # Per-document and per-code cells are made once, not once per row.
+    docs = {
+        d.id: (d.id, d.external_id, d.title, d.source,
+               d.published.isoformat() if d.published else "")
+        for d in ctx.documents.values()
+    }  # fmt: skip
+    codes = {c.id: (c.name, c.path, c.id) for c in ctx.codes}
+    coders = {k: c.name for k, c in ctx.coder_by_key.items()}
     project = ctx.project_slug
     for s in rows:
-        doc, code = docs[s.document_id], codes[s.code_id]
         yield line(
-            (
-                project, s.id, s.document_id, doc.external_id, doc.title,
-                doc.source, doc.published.isoformat() if doc.published else "",
-                coders[s.coder].name, code.name, code.path, code.id, s.start,
-                s.end, s.quote, s.memo, iso_utc(s.created), iso_utc(s.updated),
-            )
+            (project, s.id, *docs[s.document_id], coders[s.coder], *codes[s.code_id],
+             s.start, s.end, s.quote, s.memo, iso_utc(s.created), iso_utc(s.updated))
         )  # fmt: skip
 
 

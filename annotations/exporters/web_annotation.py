@@ -26,14 +26,23 @@ CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 AFFIX = 32
 
 
-def annotation(ctx: ExportContext, s: SegmentRow, text: str) -> dict:
-    """One segment as a Web Annotation (a plain dict)."""
+def annotation(
+    ctx: ExportContext, s: SegmentRow, text: str, iris: dict | None = None
+) -> dict:
+    """One segment as a Web Annotation (a plain dict). ``iris`` caches the
+    IRIs of codes and coders across calls."""
     slug = ctx.project_slug
     coder = ctx.coder_by_key[s.coder]
     code = ctx.code_by_id[s.code_id]
+    iris = {} if iris is None else iris
+    code_iri = iris.get(("code", code.id))
+    if code_iri is None:
+        code_iri = iris[("code", code.id)] = f"urn:uuid:{guid(slug, 'code', code.id)}"
+    coder_iri = iris.get(("user", coder.key))
+    if coder_iri is None:
+        coder_iri = iris[("user", coder.key)] = f"urn:uuid:{user_guid(slug, coder)}"
     body: list[dict] = [
-        {"type": "SpecificResource", "purpose": "classifying",
-         "source": f"urn:uuid:{guid(slug, 'code', code.id)}"},
+        {"type": "SpecificResource", "purpose": "classifying", "source": code_iri},
         {"type": "TextualBody", "purpose": "tagging", "value": code.path,
          "format": "text/plain"},
     ]  # fmt: skip
@@ -49,7 +58,7 @@ def annotation(ctx: ExportContext, s: SegmentRow, text: str) -> dict:
         "created": iso_utc(s.created),
         "modified": iso_utc(s.updated),
         "creator": {
-            "id": f"urn:uuid:{user_guid(slug, coder)}",
+            "id": coder_iri,
             "type": "Organization" if coder.is_consensus else "Person",
             "nickname": coder.name,
         },
@@ -98,6 +107,7 @@ def annotations_jsonld(
     text_iter = iter(texts)
     doc_id, text = -1, ""
     first = True
+    iris: dict = {}
     for s in segments:
         while doc_id < s.document_id:
             doc_id, text = next(text_iter)
@@ -105,5 +115,5 @@ def annotations_jsonld(
             raise ValueError(f"no text for document {s.document_id}")
         prefix = "" if first else ",\n"
         first = False
-        yield prefix + json.dumps(annotation(ctx, s, text), ensure_ascii=False)
+        yield prefix + json.dumps(annotation(ctx, s, text, iris), ensure_ascii=False)
     yield "\n]}\n}\n"

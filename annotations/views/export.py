@@ -96,7 +96,8 @@ def _groups(project, query: str) -> list[tuple[str, list[dict]]]:
         groups.setdefault(fmt.group, []).append(
             {"format": fmt, "url": f"{url}?{query}" if query else url}
         )
-    return list(groups.items())
+    # The bundle first: most people want everything.
+    return sorted(groups.items(), key=lambda g: g[0] != "Everything")
 
 
 @login_required
