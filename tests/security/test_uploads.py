@@ -179,3 +179,36 @@ def test_archive_check_works_on_an_open_zipfile_and_skips_directories():
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         files = archive_check(archive, 100, 5)
     assert [f.filename for f in files] == ["sources/a.txt"]
+
+
+# --- the upload views -----------------------------------------------------------
+
+
+def test_document_upload_over_the_limit_is_a_413_and_saves_nothing(
+    client, study, settings
+):
+    from annotations.models import Document
+
+    settings.UPLOAD_MAX_BYTES = 100
+    client.force_login(study.pi)
+    before = Document.objects.count()
+    big = SimpleUploadedFile("big.txt", b"word " * 100)
+    response = client.post(
+        f"/p/{study.project.slug}/documents/upload/", {"files": [big]}
+    )
+    assert response.status_code == 413
+    assert "larger than the limit of 100 bytes" in response.content.decode()
+    assert Document.objects.count() == before
+
+
+def test_codebook_upload_over_the_limit_is_refused_clearly(client, study, settings):
+    from annotations.models import Code
+
+    settings.UPLOAD_MAX_BYTES = 50
+    client.force_login(study.pi)
+    before = Code.objects.count()
+    big = SimpleUploadedFile("codes.csv", b"name\n" + b"a-long-code-name\n" * 10)
+    response = client.post(f"/p/{study.project.slug}/codebook/import/", {"file": big})
+    assert response.status_code in (400, 413)
+    assert "larger than the limit of 50 bytes" in response.content.decode()
+    assert Code.objects.count() == before
