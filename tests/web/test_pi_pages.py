@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
@@ -305,7 +306,19 @@ def test_team_add_invite_remove(pi_client, study, client):
     )
     page = invited.content.decode()
     assert invited.status_code == 200 and "Account created for ra7" in page
-    assert "/accounts/reset/" in page
+    link = re.search(r"http://testserver(/accounts/reset/[^<\s]+)", page).group(1)
+    assert re.search(r'id="invite-password">([^<]+)<', page)
+    other = Client()
+    form = other.get(link, follow=True)
+    assert b"Choose your password" in form.content and b"new_password1" in form.content
+    done = other.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "a-fresh-pass-99", "new_password2": "a-fresh-pass-99"},
+    )
+    assert done.status_code == 302
+    assert Client().login(username="ra7", password="a-fresh-pass-99")
+    again = Client().get(link, follow=True)
+    assert b"already used or has expired" in again.content
 
     membership = Membership.objects.get(project=study.project, user=study.coder2)
     response = pi_client.post(
