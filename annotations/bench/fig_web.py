@@ -33,6 +33,7 @@ from ..services.bulk import rows_insert
 from . import textgen
 from .data import coder_password
 from .figures import Ctx, NotAvailable, live_segments
+from .paced import paced_run
 
 PAGE_SLUG = "bench-coding-page"
 PAGE_MARK = "bench_coding_page v1: 10000 words, 500 segments"
@@ -227,6 +228,7 @@ def fig_create_segment_load(ctx: Ctx) -> dict:
     workers, threads = (2, 4) if ctx.quick else (LOAD_WORKERS, LOAD_THREADS)
     if ctx.quick:  # the smoke run (SQLite): a few coders, to see it work
         coders, per_coder = coders[:4], 3
+    think = 0.2 if ctx.quick else PACED_THINK_S
     key = secret()
     static = _static_root(static_collect, key)
     before = live_segments(project)
@@ -237,8 +239,12 @@ def fig_create_segment_load(ctx: Ctx) -> dict:
             threads=threads,
         ) as server:  # fmt: skip
             result = load_run(server.base_url, coders, per_coder, timeout=300)
+            paced = paced_run(
+                server.base_url, coders, 2 if ctx.quick else PACED_REQUESTS,
+                think_s=think,
+            )  # fmt: skip
         after = live_segments(project)
-        promised = set(result["client_ids"])
+        promised = set(result["client_ids"]) | set(paced["client_ids"])
         found = {
             str(c)
             for c in Segment.objects.filter(client_id__in=promised).values_list(
@@ -248,7 +254,8 @@ def fig_create_segment_load(ctx: Ctx) -> dict:
     finally:
         _load_clear(project)
     log = ctx.tmp / "gunicorn.log"
-    log_tail = log.read_text(errors="replace")[-2000:] if result["errors"] else ""
+    failed = result["errors"] or paced["errors"]
+    log_tail = log.read_text(errors="replace")[-2000:] if failed else ""
     return {
         "coders": len(coders),
         "workers": workers,
@@ -257,12 +264,20 @@ def fig_create_segment_load(ctx: Ctx) -> dict:
         "ok": result["ok"],
         "errors": result["errors"],
         "lost": len(promised - found),
-        "extra": (after - before) - result["ok"],
+        "extra": (after - before) - result["ok"] - paced["ok"],
         "p50_ms": result["p50_ms"],
         "p95_ms": result["p95_ms"],
         "max_ms": result["max_ms"],
         "requests_per_s": result["requests_per_s"],
-        "error_samples": " | ".join(e[:120] for e in result["error_samples"][:3]),
+        "paced_think_s": think,
+        "paced_requests": paced["requests"],
+        "paced_errors": paced["errors"],
+        "paced_p50_ms": paced["p50_ms"],
+        "paced_p95_ms": paced["p95_ms"],
+        "paced_requests_per_s": paced["requests"] / paced["seconds"],
+        "error_samples": " | ".join(
+            e[:120] for e in result["error_samples"][:3] + paced["error_samples"][:2]
+        ),
         "server_log_tail": log_tail,
     }
 
@@ -288,5 +303,7 @@ def _static_root(collect, key: str) -> Path:
     return root
 
 
+PACED_REQUESTS = 15  # per coder
+PACED_THINK_S = 2.0  # mean seconds between two segments of one coder
 LOAD_WORKERS = 4
 LOAD_THREADS = 2
