@@ -40,14 +40,6 @@ class Features:
             raise ValueError(f"feature {name!r} has {arr.shape[:1]} rows, not {self.n}")
         self.arrays[name] = arr
 
-    def __iadd__(self, other: Features) -> Features:
-        for k, v in other.arrays.items():
-            if k in self.arrays:
-                self.arrays[k] = self.arrays[k] + v
-            else:
-                self.arrays[k] = v.copy()
-        return self
-
 
 def summed(feats: Features, weights: np.ndarray | None) -> dict[str, np.ndarray]:
     """Sums over documents: row 0 unweighted, rows 1..B weighted by each
@@ -270,14 +262,6 @@ def _units(ctx: Context) -> tuple[list[Units], list[Units]]:
 
 
 # -- records --
-
-
-def nanmean_pairs(values: np.ndarray) -> np.ndarray:
-    """Mean over the pair axis (last) of the defined values; NaN if none."""
-    ok = np.isfinite(values)
-    cnt = ok.sum(axis=-1)
-    tot = np.where(ok, values, 0.0).sum(axis=-1)
-    return np.divide(tot, cnt, out=np.full(tot.shape, np.nan), where=cnt > 0)
 
 
 @dataclass

@@ -1,28 +1,12 @@
-"""Per-code features and coefficients of the document, character,
-unitizing (per code) and span levels.
+"""Coefficients and records of the document, character, unitizing (per
+code) and span levels, from the summed features of
+:mod:`annotations.stats.features`.
 
-For one code (rolled up: the code or any of its subcodes) every level's
-statistics are sums over documents of per-document features, built here from
-the code's units (each coder's segments of the code, overlapping ones
-merged). The same features summed over all codes give the rows for all codes
-together (``code=None``), except for unitizing, whose all-codes coefficients
-live in :mod:`annotations.stats.unitizing`.
-
-Definitions (``m`` coders on a document of ``L`` characters):
-
-* document: unit = (document, code); value 1 if the coder applied the code
-  anywhere, 0 if assigned but not; unassigned coders are missing.
-* character: unit = character; value 1 inside a unit of the code. From a
-  sweep over unit boundaries: with ``n`` coders covering an elementary
-  interval of length ``l``, the coincidences are ``o_11 = sum l n (n - 1) /
-  (m - 1)`` and ``o_00 = sum l (m - n)(m - n - 1) / (m - 1)``, the pairwise
-  tables ``n_11(a, b) = |units_a & units_b|``.
-* unitizing: u-alpha for the code against everything else (see
-  :mod:`annotations.stats.unitizing` for the definition); observed
-  coincidences equal the character level's, expected ones exclude each unit's
-  pairing with itself (``sum of squared unit lengths``).
-* span: units matched between two coders: exactly (same start and end) or by
-  overlap (share at least one character).
+Rows for one code use the code's sums; rows for all codes together
+(``code=None``) use the sums over codes, so their units are (document, code)
+pairs, (character, code) pairs or segments of any code. Pairwise
+coefficients give one row per coder pair and a row with the mean over pairs
+(``pair=None``).
 """
 
 from __future__ import annotations
@@ -32,120 +16,7 @@ from collections.abc import Hashable
 import numpy as np
 
 from annotations.stats import formulas as f
-from annotations.stats._engine import NO_DOCUMENTS, Context, Emitter, Features
-from annotations.stats.intervals import ONE, covering_masks, sweep
-
-TEXT_LEVELS = frozenset({"character", "unitizing", "span"})
-
-
-def code_features(ctx: Context, k: int, levels: frozenset[str]) -> Features:
-    """All per-document features of code ``k`` for the requested levels."""
-    d, c, s, e = ctx.rolled(k)
-    feats = Features(ctx.n_docs)
-    n_docs, n_coders = ctx.n_docs, ctx.n_coders
-    a, b = ctx.pair_a, ctx.pair_b
-    if "document" in levels:
-        x = np.zeros((n_docs, n_coders))
-        x[d, c] = 1.0
-        r1 = x.sum(axis=1)
-        st = f.nominal_unit_stats(np.stack([ctx.m - r1, r1], axis=1))
-        feats["doc_pa"] = st["pa"]
-        feats["doc_pi"] = st["pi"]
-        feats["doc_pooled"] = st["pooled"]
-        feats["doc_odiag"] = st["o_diag"]
-        feats["doc_n11"] = x[:, a] * x[:, b]
-        ctx.margin_features(feats, "doc_x", x)
-    if not levels & TEXT_LEVELS:
-        return feats
-
-    sw = sweep(d, s, e, c)
-    t1, t2 = sw.moments(n_docs)
-    m, length = ctx.m, ctx.length
-    mm1 = np.maximum(m - 1.0, 1.0)
-    o11 = (t2 - t1) / mm1
-    o00 = (length * m * (m - 1.0) - (2.0 * m - 1.0) * t1 + t2) / mm1
-    unit_len = (e - s).astype(float)
-    if levels & {"character", "unitizing"}:
-        feats["chr_t1"] = t1
-        feats["chr_o11"] = o11
-    if "character" in levels:
-        feats["chr_odiag"] = o11 + o00
-        feats["chr_pa"] = (o11 + o00) / np.maximum(m, 1.0)
-        feats["chr_n11"] = sw.pair_overlaps(np.stack([a, b], axis=1), n_docs)
-        cov = np.bincount(
-            d * n_coders + c, weights=unit_len, minlength=n_docs * n_coders
-        ).reshape(n_docs, n_coders)
-        ctx.margin_features(feats, "chr_cov", cov)
-    if "unitizing" in levels:
-        feats["unit_q"] = np.bincount(d, weights=unit_len**2, minlength=n_docs)
-    if "span" in levels:
-        _span_features(ctx, feats, sw, d, c, s, e)
-    return feats
-
-
-def _span_features(
-    ctx: Context,
-    feats: Features,
-    sw: object,
-    d: np.ndarray,
-    c: np.ndarray,
-    s: np.ndarray,
-    e: np.ndarray,
-) -> None:
-    n_docs, n_coders = ctx.n_docs, ctx.n_coders
-    n_units = np.bincount(d * n_coders + c, minlength=n_docs * n_coders)
-    ctx.margin_features(feats, "span_n", n_units.reshape(n_docs, n_coders))
-    feats["span_total"] = np.bincount(d, minlength=n_docs)
-    tp = np.zeros((n_docs, ctx.n_pairs))
-    ma = np.zeros((n_docs, ctx.n_pairs))
-    mb = np.zeros((n_docs, ctx.n_pairs))
-    if d.size:
-        # Exact matches: units with identical (document, start, end); within a
-        # coder units do not overlap, so matching is one-to-one.
-        big = np.int64(e.max()) + 1
-        order = np.argsort((d * big + s) * big + e)
-        ds, ss, es = d[order], s[order], e[order]
-        new = np.ones(ds.size, dtype=bool)
-        new[1:] = (ds[1:] != ds[:-1]) | (ss[1:] != ss[:-1]) | (es[1:] != es[:-1])
-        first = np.flatnonzero(new)
-        size = np.diff(np.append(first, ds.size))
-        shared = size >= 2
-        exact = np.bitwise_or.reduceat(ONE << c[order].astype(np.uint64), first)
-        exact, gdoc = exact[shared], ds[first][shared]
-        for p, (pa, pb) in enumerate(zip(ctx.pair_a, ctx.pair_b, strict=True)):
-            both = ((exact >> np.uint64(pa)) & (exact >> np.uint64(pb)) & ONE) > 0
-            tp[:, p] = np.bincount(gdoc[both], minlength=n_docs)
-        # Overlap matches: which coders cover any character of each unit;
-        # hits[b][d, a] counts coder a's units in d that coder b overlaps.
-        cover = covering_masks(sw, d, s, e)  # type: ignore[arg-type]
-        dc = d * n_coders + c
-        hits = [
-            np.bincount(
-                dc, weights=((cover >> np.uint64(b)) & ONE), minlength=n_docs * n_coders
-            ).reshape(n_docs, n_coders)
-            for b in range(n_coders)
-        ]
-        for p, (pa, pb) in enumerate(zip(ctx.pair_a, ctx.pair_b, strict=True)):
-            ma[:, p] = hits[pb][:, pa]
-            mb[:, p] = hits[pa][:, pb]
-    feats["span_tp"] = tp
-    feats["span_ma"] = ma
-    feats["span_mb"] = mb
-
-
-def common_features(ctx: Context) -> Features:
-    """Code-independent per-document features."""
-    feats = Features(ctx.n_docs)
-    feats["one"] = np.ones(ctx.n_docs)
-    feats["length"] = ctx.length
-    feats["m_length"] = ctx.m * ctx.length
-    pair_docs = ctx.pair_docs
-    feats["pair_n"] = pair_docs
-    feats["pair_length"] = pair_docs * ctx.length[:, None]
-    return feats
-
-
-# -- coefficients --
+from annotations.stats._engine import NO_DOCUMENTS, Context, Emitter
 
 
 def _binary_note(coded: float, total: float, unit: str, scope: str) -> str:
@@ -168,7 +39,7 @@ def _pair_note(a1: float, b1: float, n: float, unit: str, scope: str) -> str:
     return "chance agreement is 1, so the coefficient is 0/0 (undefined)"
 
 
-def _emit_pairs(
+def emit_pairs(
     ctx: Context,
     em: Emitter,
     level: str,
@@ -201,7 +72,11 @@ def _emit_pairs(
             if values.shape[1]
             else "no two coders share a document"
         ),
-        note=f"mean over {defined} of {len(labels)} coder pairs",
+        note=(
+            f"mean over {defined} of {len(labels)} coder pairs"
+            if np.isfinite(mean[0])
+            else None
+        ),
     )
     for p, pair in enumerate(labels):
         em.emit(
@@ -263,7 +138,7 @@ def emit_document(
         _pair_note(xa[0, p], xb[0, p], pair_n[0, p], "unit", scope)
         for p in range(ctx.n_pairs)
     ]
-    _emit_pairs(
+    emit_pairs(
         ctx,
         em,
         level,
@@ -366,7 +241,7 @@ def emit_character(
         _pair_note(ca[0, p], cb[0, p], pair_len[0, p], "character", scope)
         for p in range(ctx.n_pairs)
     ]
-    _emit_pairs(
+    emit_pairs(
         ctx,
         em,
         level,
@@ -429,7 +304,7 @@ def emit_span(
         ("f1_exact", f.f1_exact_from_sums(s["span_tp"], na, nb)),
         ("f1_overlap", f.f1_overlap_from_sums(s["span_ma"], s["span_mb"], na, nb)),
     ):
-        _emit_pairs(
+        emit_pairs(
             ctx,
             em,
             "span",

@@ -107,12 +107,19 @@ def sweep(
     members covering each elementary interval.
     """
     n = group.size
-    g2 = np.concatenate([group, group])
-    pos = np.concatenate([start, end])
+    big = np.int64(end.max(initial=0)) + 1
+    ks = group * big + start
+    ke = group * big + end
+    # Starts and ends are sorted apart and then merged: input ordered by
+    # (group, start) needs no sort for the starts, its ends are nearly
+    # ordered, and a stable sort of two ordered runs is a linear merge.
+    o_start = np.arange(n) if (ks[1:] >= ks[:-1]).all() else np.argsort(ks)
+    o_end = np.argsort(ke, kind="stable")
+    merged = np.argsort(np.concatenate([ks[o_start], ke[o_end]]), kind="stable")
+    order = np.concatenate([o_start, n + o_end])[merged]
+    g2 = np.concatenate([group, group])[order]
+    pos = np.concatenate([start, end])[order]
     delta = np.concatenate([np.ones(n, np.int64), -np.ones(n, np.int64)])
-    big = np.int64(pos.max(initial=0)) + 1
-    order = np.argsort(g2 * big + pos)
-    g2, pos = g2[order], pos[order]
     count = np.cumsum(delta[order])
     length = np.zeros(2 * n, dtype=np.int64)
     if n:

@@ -114,10 +114,24 @@ def unitizing_features(ctx: Context) -> tuple[Features, Margins, int]:
         p_end = p_start + p_len.astype(np.int64)
         vid, v1, v2 = _value_ids(p_h1, p_h2)
         n_v = max(int(v1.size), 1)
-        key, entry = np.unique(p_doc * n_v + vid, return_inverse=True)
-        entry = entry.ravel()
-        e_doc, e_vid = key // n_v, key % n_v
-        e_len = np.bincount(entry, weights=p_len, minlength=key.size)
+        # Order sections by (document, value, start): runs of one key are the
+        # (document, value) entries, and their starts come out ordered.
+        key = p_doc * n_v + vid
+        big = np.int64(p_end.max(initial=0)) + 1
+        order = np.argsort(key * big + p_start)
+        key, p_doc, p_start, p_end = (
+            key[order],
+            p_doc[order],
+            p_start[order],
+            p_end[order],
+        )
+        p_len = p_len[order]
+        new = np.ones(key.size, dtype=bool)
+        new[1:] = key[1:] != key[:-1]
+        entry = np.cumsum(new) - 1
+        n_entries = int(new.sum())
+        e_doc, e_vid = key[new] // n_v, key[new] % n_v
+        e_len = np.bincount(entry, weights=p_len, minlength=n_entries)
         entries.append((e_doc + lo, v1[e_vid], v2[e_vid], e_len))
 
         width = hi - lo
@@ -126,7 +140,7 @@ def unitizing_features(ctx: Context) -> tuple[Features, Margins, int]:
         selfpairs[lo:hi] = np.bincount(p_doc, weights=p_len**2, minlength=width)
         # Observed agreement on values: sweep the sections of one value
         # across coders (a coder's sections are disjoint) ...
-        t1, t2 = sweep(entry, p_start, p_end).moments(key.size)
+        t1, t2 = sweep(entry, p_start, p_end).moments(n_entries)
         agree_valued = np.bincount(e_doc, weights=t2 - t1, minlength=width)
         # ... and on gaps: where n coders have a section, m - n have a gap.
         a1, a2 = sweep(p_doc, p_start, p_end).moments(width)
@@ -158,7 +172,7 @@ def _value_ids(
     """Dense ids for the distinct ``(h1, h2)`` pairs: ``(ids, h1, h2)``."""
     if h1.size == 0:
         return np.zeros(0, np.int64), h1, h2
-    order = np.argsort(h1, kind="stable")
+    order = np.argsort(h1)
     s1, s2 = h1[order], h2[order]
     new = np.ones(s1.size, dtype=bool)
     new[1:] = s1[1:] != s1[:-1]

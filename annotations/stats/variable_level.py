@@ -16,7 +16,7 @@ import numpy as np
 
 from annotations.stats import formulas as f
 from annotations.stats._engine import NO_DOCUMENTS, Context, Emitter, Features, summed
-from annotations.stats.code_levels import _emit_pairs
+from annotations.stats.code_levels import emit_pairs
 from annotations.stats.inputs import Variable
 
 
@@ -120,7 +120,7 @@ def emit_variable(ctx: Context, em: Emitter, var: Variable) -> None:
         kappas.append(("weighted_kappa_quadratic", f.kappa_weights(v, "quadratic")))
     for kname, w in kappas:
         values_k = f.kappa_from_table(s["tables"], w)[0]
-        _emit_pairs(
+        emit_pairs(
             ctx,
             em,
             level,
