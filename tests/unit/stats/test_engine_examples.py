@@ -432,3 +432,17 @@ def test_records_serialise_to_json_and_csv():
     assert len(back) == len(rows)
     pair_row = next(r for r in back if r["pair"])
     assert pair_row["pair"].count(";") == 1
+
+
+def test_nominal_variable_gives_cohen_kappa_per_pair():
+    rows = compute_agreement(
+        tone_corpus(TABLE, "nominal"), levels=["variable"], bootstrap=0
+    )
+    x = tone_matrix()
+    names = {r.coefficient for r in rows}
+    assert names == {"percent_agreement", "krippendorff_alpha", "cohen_kappa"}
+    expected = krippendorff.alpha(x.T, level_of_measurement="nominal")
+    got = get(rows, "variable", "tone", "krippendorff_alpha").value
+    assert got == pytest.approx(expected, abs=1e-12)
+    pair = get(rows, "variable", "tone", "cohen_kappa", ("c0", "c1"))
+    assert pair.n_units == 5  # d4's c0 value conflicts, so it is missing
