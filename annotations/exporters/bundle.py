@@ -25,7 +25,9 @@ DESCRIPTIONS = {
     "colour, key, the stem of its columns and segments per coder.",
     "codebook.md": "The codebook as a readable methods appendix.",
     "agreement.csv": "Every agreement coefficient with its confidence interval, "
-    "units and coders.",
+    "units and coders, on the whole reliability sample (the coder and date "
+    "filters do not apply; with the consensus included, coders are also "
+    "compared with it).",
     "agreement.json": "The same agreement records as JSON.",
     "segments.dta": "segments.csv for Stata 14+ (format 118): value labels for coder "
     "and code, strL text, times as %tc UTC.",

@@ -9,6 +9,7 @@ Text formats can also be streamed (an HTTP response), row by row.
 
 import datetime as dt
 import functools
+import itertools
 import json
 import os
 import tempfile
@@ -29,6 +30,8 @@ from ..exporters.matrix import matrix_rows
 from ..exporters.rows import CONSENSUS_KEY, ExportContext
 from ..models import Membership, Project
 from ..selectors import export as sel
+from ..stats import RECORD_FIELDS
+from .agreement import agreement_flat_rows, agreement_json, agreement_report
 
 STREAM_CHUNK = 64 * 1024
 
@@ -56,6 +59,8 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("reliability.csv", "Reliability table", "Units x coders per code, the shape irr, psych and Stata's kap expect.", "Tables", "text/csv; charset=utf-8", True),
         ExportFormat("codebook.csv", "Codebook (CSV)", "Every code with its definition, rules and counts per coder.", "Codebook", "text/csv; charset=utf-8", True),
         ExportFormat("codebook.md", "Codebook (Markdown)", "A readable methods appendix.", "Codebook", "text/markdown; charset=utf-8", True),
+        ExportFormat("agreement.csv", "Agreement (CSV)", "Every coefficient with its confidence interval, per level, code and coder pair, on the whole reliability sample (coder and date filters do not apply).", "Agreement", "text/csv; charset=utf-8", True),
+        ExportFormat("agreement.json", "Agreement (JSON)", "The same results with the sample's description, for scripts.", "Agreement", "application/json", True),
         ExportFormat("segments.dta", "Segments (Stata)", "Stata 14+ with value labels for coders and codes.", "Stata", "application/x-stata-dta", False),
         ExportFormat("document_codes.dta", "Document x code (Stata)", "The document x code table for Stata 14+.", "Stata", "application/x-stata-dta", False),
         ExportFormat("r_bundle.zip", "R bundle", "The CSVs plus load.R, which reads them with types, factors and labels.", "R", "application/zip", False),
@@ -68,7 +73,8 @@ FORMATS: dict[str, ExportFormat] = {
 ALIASES = {"bundle": "bundle.zip", "r": "r_bundle.zip", "r_bundle": "r_bundle.zip"}
 BUNDLE_MEMBERS = [
     "segments.csv", "documents.csv", "document_codes.csv", "reliability.csv",
-    "codebook.csv", "codebook.md", "segments.dta", "document_codes.dta",
+    "codebook.csv", "codebook.md", "agreement.csv", "agreement.json",
+    "segments.dta", "document_codes.dta",
     "project.qdpx", "codebook.qdc", "annotations.jsonld",
 ]  # fmt: skip
 R_MEMBERS = [
@@ -197,6 +203,7 @@ class _Export:
         # Reliability is between coders: the consensus joins only when asked for.
         explicit = filt.coder_ids is not None
         self.reliability_keys = [k for k in self.keys if k != CONSENSUS_KEY or explicit]
+        self._agreement: dict | None = None
 
     def rank(self, coder: int) -> int:
         return 2**62 if coder == CONSENSUS_KEY else coder
@@ -229,6 +236,15 @@ class _Export:
             return web_annotation.annotations_jsonld(
                 ctx, sel.segment_rows(project, filt), sel.document_texts(project)
             )
+        if name == "agreement.csv":
+            line = csv_export.CsvLines()
+            fields = list(RECORD_FIELDS)
+            rows = agreement_flat_rows(self.agreement())
+            return itertools.chain(
+                [line(fields)], (line([r[f] for f in fields]) for r in rows)
+            )
+        if name == "agreement.json":
+            return iter([agreement_json(self.agreement())])
         if name == "load.R":
             return r_script.load_r(ctx, self.reliability_keys, with_reliability=True)
         raise ValueError(name)
@@ -268,7 +284,20 @@ class _Export:
                 lines += 1
         return self.rows_of(name, lines)
 
+    def agreement(self) -> dict:
+        """The agreement report (computed once per export, cached by the
+        agreement service while the data is unchanged). It always covers the
+        whole reliability sample; with the consensus in the export, the
+        coders are also compared with the consensus."""
+        if self._agreement is None:
+            self._agreement = agreement_report(
+                self.project, with_consensus=self.filt.consensus
+            )
+        return self._agreement
+
     def rows_of(self, name: str, chunks: int) -> int:
+        if name == "agreement.json":
+            return len(self.agreement()["results"])
         if name.endswith(".csv"):
             return chunks - 1
         if name == "annotations.jsonld":
