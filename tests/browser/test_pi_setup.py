@@ -86,6 +86,16 @@ def test_pi_sets_up_a_study_and_watches_progress(
     ).to_be_visible()
     child = Code.objects.get(project=project, name="law_enforcement")
     assert child.parent.name == "actor"
+    # A second top-level code, dragged above the first.
+    page.click("a:has-text('Add a code')")
+    page.fill("#id_name", "outcome")
+    page.click("button:has-text('Add code')")
+    rows = page.locator("#code-tree > ol.code-list > li[data-id] > .code-row")
+    with page.expect_navigation():  # the page reloads once the order is saved
+        rows.nth(1).drag_to(rows.nth(0), target_position={"x": 5, "y": 2})
+    expect(rows.nth(0).locator(".code-name")).to_have_text("outcome")
+    top = Code.objects.filter(project=project, parent=None).order_by("order")
+    assert [c.name for c in top] == ["outcome", "actor"]
 
     # Two coders.
     page.click("nav.project-nav >> text=Team")
