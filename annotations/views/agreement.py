@@ -33,6 +33,9 @@ from ..stats import DEFAULT_RESAMPLES, DEFAULT_SEED, LEVELS
 from . import agreement_charts as charts
 
 DOCS_PER_PAGE = 25
+# The results table shows at most this many rows (a project with ten coders
+# has ~50 pairwise rows per code and level); the downloads have them all.
+DETAIL_ROWS = 600
 # (key, level, coefficient, header, chance-corrected: coloured by the thresholds)
 HEADLINE = [
     ("doc_alpha", "document", "krippendorff_alpha", "α document", True),
@@ -278,6 +281,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     code = d.get("code") or ""
     matrix = d.get("matrix") or "doc_kappa"
     rows = summary_rows(report)
+    detail = _detail(report, level, code)
     page = Paginator(payload["documents"], DOCS_PER_PAGE).get_page(d.get("docs") or 1)
     for doc in page.object_list:
         doc["percent"] = round(doc["disagreement"] * 100)
@@ -286,7 +290,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         variables=variable_rows(report), plot=ci_plot(rows),
         heat_maps=heat_maps(report, matrix, code), matrix=matrix, matrix_title=MATRICES[matrix][2],
         matrices=[(k, v[2]) for k, v in MATRICES.items()],
-        detail=_detail(report, level, code), level=level, code=code,
+        detail=detail[:DETAIL_ROWS], detail_total=len(detail), level=level, code=code,
         levels=list(LEVELS), all_codes=ALL_CODES,
         codes=[r["code"] for r in rows if r["code"] is not None],
         docs_page=page, query=_query(form, docs=None),

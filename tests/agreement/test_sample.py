@@ -232,7 +232,12 @@ def test_fingerprint_changes_with_the_data(coding):
     assert second != first
     new.delete()  # back to the same data: the same fingerprint
     assert agreement_fingerprint(s.project) == first
-    d0.segments.order_by("pk").first().delete()  # a hard delete of an older one
+    oldest = Segment.objects.order_by("pk").first()
+    oldest.end -= 1  # a change to an old segment bumps its updated_at
+    oldest.save()
+    assert agreement_fingerprint(s.project) != first
+    first = agreement_fingerprint(s.project)
+    s.documents[1].delete()  # its segments go with it
     assert agreement_fingerprint(s.project) not in (first, second)
     third = agreement_fingerprint(s.project)
     Assignment.objects.filter(document=d0, coder=s.coder1).update(status="todo")

@@ -210,3 +210,12 @@ def test_only_the_pi(client, coding, who, name):
 def test_anonymous_is_sent_to_log_in(client, coding):
     r = client.get(url("agreement"))
     assert r.status_code == 302 and "login" in r["Location"]
+
+
+def test_long_results_table_is_cut_with_a_note(pi_client, monkeypatch):
+    from annotations.views import agreement as view
+
+    monkeypatch.setattr(view, "DETAIL_ROWS", 5)
+    html = pi_client.get(url("agreement"), {"bootstrap": 0}).content.decode()
+    assert html.count('<tr data-level="document"') == 5
+    assert 'id="detail-more"' in html and "The first 5 of" in html
