@@ -219,3 +219,22 @@ def test_long_results_table_is_cut_with_a_note(pi_client, monkeypatch):
     html = pi_client.get(url("agreement"), {"bootstrap": 0}).content.decode()
     assert html.count('<tr data-level="document"') == 5
     assert 'id="detail-more"' in html and "The first 5 of" in html
+
+
+@pytest.mark.parametrize("with_codes", [False, True])
+def test_empty_project(client, db, with_codes):
+    from tests import factories
+
+    project = factories.ProjectFactory(slug="empty")
+    pi = factories.UserFactory(username="pi-empty")
+    factories.MembershipFactory(project=project, user=pi, role="pi")
+    if with_codes:
+        factories.CodeFactory(project=project, name="solo")
+        factories.DocumentFactory(project=project)
+    client.force_login(pi)
+    r = client.get(reverse("agreement", args=["empty"]))
+    assert r.status_code == 200
+    assert "No document is in the reliability sample" in r.content.decode()
+    body = client.get("/api/projects/empty/agreement/").json()
+    assert body["sample"]["documents"] == 0
+    assert all(x["value"] is None and x["note"] for x in body["results"])
