@@ -55,6 +55,7 @@ from ..stats import (
 )
 
 MAX_BOOTSTRAP = 10_000
+KEEP_REPORTS = 12  # cached reports per project (one per set of parameters)
 CONFIDENCE = 0.95
 Engine = Callable[..., list[AgreementRecord]]
 
@@ -180,7 +181,19 @@ def agreement_payload(
             )
     except IntegrityError:  # pragma: no cover - another request stored it first
         pass
+    _prune(project)
     return payload
+
+
+def _prune(project: Project) -> None:
+    """Keep the most recent reports of a project only: every new set of
+    parameters (through the API, say) would otherwise add a row for good."""
+    stale = AgreementCache.objects.filter(project=project).order_by(
+        "-computed_at", "-pk"
+    )
+    ids = list(stale.values_list("pk", flat=True)[KEEP_REPORTS:])
+    if ids:
+        AgreementCache.objects.filter(pk__in=ids).delete()
 
 
 def _compute(

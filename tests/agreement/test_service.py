@@ -161,3 +161,17 @@ def test_file_write_is_atomic(coding, tmp_path):
     )
     assert json.loads(path.read_text())["results"] == report["results"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]  # no temp left
+
+
+def test_only_the_latest_reports_are_kept(coding, monkeypatch):
+    from annotations.services import agreement as service
+
+    monkeypatch.setattr(service, "KEEP_REPORTS", 2)
+    for seed in (1, 2, 3):
+        agreement_report(coding.project, bootstrap=0, seed=seed)
+    kept = AgreementCache.objects.filter(project=coding.project)
+    assert sorted(kept.values_list("params", flat=True)) == [
+        "levels=document,variable,character,unitizing,span;all_coded=0;consensus=0;"
+        f"bootstrap=0;seed={seed}"
+        for seed in (2, 3)
+    ]
