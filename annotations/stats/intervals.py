@@ -113,7 +113,8 @@ def sweep(
     # Starts and ends are sorted apart and then merged: input ordered by
     # (group, start) needs no sort for the starts, its ends are nearly
     # ordered, and a stable sort of two ordered runs is a linear merge.
-    o_start = np.arange(n) if (ks[1:] >= ks[:-1]).all() else np.argsort(ks)
+    sorted_starts = (ks[1:] >= ks[:-1]).all()
+    o_start = np.arange(n) if sorted_starts else np.argsort(ks, kind="stable")
     o_end = np.argsort(ke, kind="stable")
     merged = np.argsort(np.concatenate([ks[o_start], ke[o_end]]), kind="stable")
     order = np.concatenate([o_start, n + o_end])[merged]

@@ -106,44 +106,58 @@ def unitizing_features(ctx: Context) -> tuple[Features, Margins, int]:
         hi = int(np.searchsorted(doc_bounds, doc_bounds[lo] + CHUNK_UNITS, "right"))
         hi = min(max(hi - 1, lo + 1), n_docs)
         sl = slice(doc_bounds[lo], doc_bounds[hi])
-        p_dc, p_start, p_len, p_cnt, p_h1, p_h2 = _sections(
+        p_dc, p_start, p_len, p_cnt, p_ksum, p_h1, p_h2 = _sections(
             (d[sl] - lo) * n_coders + c[sl], s[sl], e[sl], k[sl], h1, h2
         )
-        n_combo_chars += int(p_len[p_cnt >= 2].sum())
         p_doc = p_dc // n_coders
         p_end = p_start + p_len.astype(np.int64)
-        vid, v1, v2 = _value_ids(p_h1, p_h2)
-        n_v = max(int(v1.size), 1)
+        width = hi - lo
+        # Agreement on gaps: where n coders have a section, m - n have a gap
+        # (swept in the coder order _sections returns: long ordered runs).
+        a1, a2 = sweep(p_doc, p_start, p_end).moments(width)
+        # A single code is its own value; combinations get ids after the codes.
+        combo = p_cnt >= 2
+        n_combo_chars += int(p_len[combo].sum())
+        vid = p_ksum.copy()
+        combo_ids, v1, v2 = _value_ids(p_h1[combo], p_h2[combo])
+        vid[combo] = n_codes + combo_ids
+        n_v = n_codes + int(v1.size)
         # Order sections by (document, value, start): runs of one key are the
         # (document, value) entries, and their starts come out ordered.
         key = p_doc * n_v + vid
         big = np.int64(p_end.max(initial=0)) + 1
         order = np.argsort(key * big + p_start)
-        key, p_doc, p_start, p_end = (
+        key, p_start, p_end, p_len = (
             key[order],
-            p_doc[order],
             p_start[order],
             p_end[order],
+            p_len[order],
         )
-        p_len = p_len[order]
         new = np.ones(key.size, dtype=bool)
         new[1:] = key[1:] != key[:-1]
         entry = np.cumsum(new) - 1
         n_entries = int(new.sum())
         e_doc, e_vid = key[new] // n_v, key[new] % n_v
         e_len = np.bincount(entry, weights=p_len, minlength=n_entries)
-        entries.append((e_doc + lo, v1[e_vid], v2[e_vid], e_len))
+        is_combo = e_vid >= n_codes
+        cv = np.where(is_combo, e_vid - n_codes, 0)
+        entries.append(
+            (
+                e_doc + lo,
+                np.where(is_combo, -1, e_vid),
+                np.where(is_combo, v1[cv] if v1.size else 0, 0).astype(np.uint64),
+                np.where(is_combo, v2[cv] if v2.size else 0, 0).astype(np.uint64),
+                e_len,
+            )
+        )
 
         width = hi - lo
-        val = np.bincount(e_doc, weights=e_len, minlength=width)
-        valued[lo:hi] = val
-        selfpairs[lo:hi] = np.bincount(p_doc, weights=p_len**2, minlength=width)
-        # Observed agreement on values: sweep the sections of one value
-        # across coders (a coder's sections are disjoint) ...
+        valued[lo:hi] = np.bincount(e_doc, weights=e_len, minlength=width)
+        selfpairs[lo:hi] = np.bincount(key // n_v, weights=p_len**2, minlength=width)
+        # Agreement on values: sweep the sections of one value across
+        # coders (a coder's sections are disjoint).
         t1, t2 = sweep(entry, p_start, p_end).moments(n_entries)
         agree_valued = np.bincount(e_doc, weights=t2 - t1, minlength=width)
-        # ... and on gaps: where n coders have a section, m - n have a gap.
-        a1, a2 = sweep(p_doc, p_start, p_end).moments(width)
         m, length = ctx.m[lo:hi], ctx.length[lo:hi]
         agree_gap = length * m * (m - 1.0) - (2.0 * m - 1.0) * a1 + a2
         trace[lo:hi] = (agree_valued + agree_gap) / mm1[lo:hi]
@@ -158,11 +172,15 @@ def unitizing_features(ctx: Context) -> tuple[Features, Margins, int]:
     feats["selfpairs"] = selfpairs + (lsum - valued)
     feats["lsum"] = lsum
     if entries:
-        e_doc, e1, e2, e_len = (np.concatenate(x) for x in zip(*entries, strict=True))
+        e_doc, value, e1, e2, e_len = (
+            np.concatenate(x) for x in zip(*entries, strict=True)
+        )
     else:
-        e_doc = e_len = np.zeros(0)
+        e_doc = value = np.zeros(0, np.int64)
+        e_len = np.zeros(0)
         e1 = e2 = np.zeros(0, np.uint64)
-    value = _value_ids(e1, e2)[0]
+    combo = value < 0
+    value[combo] = n_codes + _value_ids(e1[combo], e2[combo])[0]
     return feats, Margins(e_doc.astype(np.int64), value, e_len), n_combo_chars
 
 
@@ -195,18 +213,19 @@ def _sections(
     h2: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Sections of each (document, coder) group with their active codes:
-    ``(group, start, length, count, hash1, hash2)``: every stretch between
-    two of the coder's own boundaries with at least one active code; the hash
-    sums identify the set of codes."""
+    ``(group, start, length, count, code sum, hash1, hash2)``: every stretch
+    between two of the coder's own boundaries with at least one active code.
+    With one active code the code sum is the code; the hash sums identify a
+    set of several."""
     n = dc.size
     grp = np.concatenate([dc, dc])
     pos = np.concatenate([start, end])
     big = np.int64(pos.max(initial=0)) + 1
     order = np.argsort(grp * big + pos)
     grp, pos = grp[order], pos[order]
-    cnt = np.cumsum(
-        np.concatenate([np.ones(n, np.int64), -np.ones(n, np.int64)])[order]
-    )
+    sign = np.concatenate([np.ones(n, np.int64), -np.ones(n, np.int64)])[order]
+    cnt = np.cumsum(sign)
+    ksum = np.cumsum(sign * np.concatenate([code, code])[order])
     zero = np.uint64(0)
     s1 = np.cumsum(np.concatenate([h1[code], zero - h1[code]])[order], dtype=np.uint64)
     s2 = np.cumsum(np.concatenate([h2[code], zero - h2[code]])[order], dtype=np.uint64)
@@ -220,6 +239,7 @@ def _sections(
         pos[keep],
         length[keep].astype(float),
         cnt[keep],
+        ksum[keep],
         s1[keep],
         s2[keep],
     )

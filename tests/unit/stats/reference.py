@@ -180,6 +180,8 @@ def u_alphas(units_by_doc_coder, lengths, coders_by_doc):
             for v, s, e in parts[c]:
                 selfpairs[v] += (e - s) if v == GAP else (e - s) ** 2
     values = sorted({v for v, _ in l} | {v for _, v in l}, key=str)
+    if len(values) < 2:  # one value only: 0/0, whatever rounding says
+        return float("nan"), float("nan")
     r = {v: sum(l[v, k] for k in values) for v in values}
     s_total = sum(selfpairs.values())
     den = lsum**2 - s_total
@@ -191,9 +193,24 @@ def u_alphas(units_by_doc_coder, lengths, coders_by_doc):
     u = 1 - (lsum - sum(l[v, v] for v in values)) / (
         lsum - sum(e[v, v] for v in values)
     )
-    if GAP not in values or len(values) < 2:
-        return u, float("nan")  # no gaps, or nothing coded: |u-alpha undefined
+    if GAP not in values:
+        return u, float("nan")  # no gaps: |u-alpha undefined
     off_l = sum(l[GAP, k] for k in values if k != GAP)
     off_e = sum(e[GAP, k] for k in values if k != GAP)
     binary = 1 - off_l / off_e
     return u, binary
+
+
+def sections_with_combinations(segments, d, c, codes):
+    """A coder's sections when codes overlap: cut at every boundary of the
+    coder's (merged, per code) units; a section's value is its set of codes."""
+    units = {k: merged_units(segments, d, c, {k}) for k in codes}
+    cuts = sorted({x for spans in units.values() for span in spans for x in span})
+    out = []
+    for s, e in zip(cuts, cuts[1:], strict=False):
+        active = frozenset(
+            k for k, spans in units.items() if any(a <= s and e <= b for a, b in spans)
+        )
+        if active:
+            out.append((active, s, e))
+    return out

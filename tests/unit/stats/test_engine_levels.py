@@ -230,3 +230,29 @@ def test_unitizing_in_chunks_of_documents_equals_one_chunk(monkeypatch):
     chunked = compute_agreement(build(corpus), levels=["unitizing"], bootstrap=30)
     assert [r.value for r in whole] == pytest.approx([r.value for r in chunked])
     assert [r.ci_low for r in whole] == pytest.approx([r.ci_low for r in chunked])
+
+
+@SETTINGS
+@given(ref.corpora(max_codes=3))
+def test_all_codes_u_alpha_with_overlapping_codes_uses_combined_values(corpus):
+    segments, lengths, assignments, parents = corpus
+    flat = dict.fromkeys(parents)
+    rows = index(
+        compute_agreement(
+            build((segments, lengths, assignments, flat)),
+            levels=["unitizing"],
+            bootstrap=0,
+        )
+    )
+    docs = ref.sample(lengths, assignments)
+    units = {
+        (d, c): ref.sections_with_combinations(segments, d, c, list(parents))
+        for d, cs in docs.items()
+        for c in cs
+    }
+    u = binary = np.nan
+    if docs and sum(lengths[d] for d in docs):
+        with np.errstate(all="ignore"), contextlib.suppress(ZeroDivisionError):
+            u, binary = ref.u_alphas(units, lengths, docs)
+    same(rows["unitizing", None, "u_alpha", None].value, u)
+    same(rows["unitizing", None, "binary_u_alpha", None].value, binary)
