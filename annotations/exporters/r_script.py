@@ -210,7 +210,7 @@ def load_r(
     yield '  segments$code_path, dnn = c("document_id", "code")))\n'
     yield "# doc_code_matrix: one row per document and coder, 0/1 per code\n"
     yield "# (subcodes rolled up), columns named by code path.\n"
-    yield 'doc_code_matrix <- as.matrix(document_codes[, paste0("has_", codebook$variable), drop = FALSE])\n'
+    yield 'doc_code_matrix <- as.matrix(document_codes[, sprintf("has_%s", codebook$variable), drop = FALSE])\n'
     yield "colnames(doc_code_matrix) <- codebook$path\n"
     yield 'rownames(doc_code_matrix) <- paste(document_codes$document_id, document_codes$coder, sep = ":")\n\n'
     yield 'cat(sprintf("loaded %d segments, %d documents, %d codes, %d document x coder rows\\n",\n'

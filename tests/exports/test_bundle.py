@@ -134,3 +134,17 @@ cat("R OK\\n")
         assert result.returncode == 0, result.stderr
         assert "loaded 11 segments, 4 documents, 4 codes" in result.stdout
         assert "R OK" in result.stdout
+
+
+@pytest.mark.skipif(RSCRIPT is None, reason="Rscript is not installed")
+def test_load_r_on_an_empty_project(db, tmp_path):
+    project = factories.ProjectFactory(name="Empty", slug="empty")
+    path = export(project, "r_bundle.zip", tmp_path)
+    with zipfile.ZipFile(path) as z:
+        z.extractall(tmp_path / "r")
+    result = subprocess.run(
+        [RSCRIPT, "-e", 'source("load.R", chdir = TRUE); stopifnot(ncol(doc_code_matrix) == 0)'],
+        cwd=tmp_path / "r", capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "loaded 0 segments, 0 documents, 0 codes" in result.stdout
