@@ -127,7 +127,9 @@ AXES_FAILURE_LIMIT = 10
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_CALLABLE = "workbench.security.lockout_response"
-AXES_RESET_ON_SUCCESS = True
+# Not reset by a success: logging into one account must not wipe the failures
+# recorded from that address against another (they expire after 15 minutes).
+AXES_RESET_ON_SUCCESS = False
 AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_CLIENT_IP_CALLABLE = "workbench.security.client_ip"
 # How many proxies in front of the app append to X-Forwarded-For (the

@@ -52,16 +52,28 @@ def test_ten_failures_from_one_address_lock_that_address(client):
 
 
 @pytest.mark.django_db
-def test_nine_failures_then_success_logs_in_and_resets_the_count(client):
+def test_nine_failures_then_the_right_password_logs_in(client):
     UserFactory(username="coder1")
     for _ in range(9):
         attempt(client, "coder1")
-    response = attempt(client, "coder1", PASSWORD)
-    assert response.status_code == 302
-    client.logout()
-    for _ in range(9):
-        attempt(client, "coder1")
     assert attempt(client, "coder1", PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_logging_into_ones_own_account_does_not_reset_the_count(client):
+    """An attacker with an account of their own cannot wipe the failures
+    recorded against someone else's by logging in between guesses."""
+    UserFactory(username="victim")
+    UserFactory(username="attacker")
+    for _ in range(2):
+        for _ in range(5):
+            attempt(client, "victim", ip="10.7.7.7")
+        assert attempt(client, "attacker", PASSWORD, ip="10.7.7.7").status_code in (
+            302,
+            429,
+        )
+        client.logout()
+    assert_locked(attempt(client, "victim", PASSWORD, ip="10.8.8.8"))
 
 
 @pytest.mark.django_db
