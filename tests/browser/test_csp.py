@@ -102,4 +102,3 @@ def test_pi_pages_admin_and_api_docs_have_no_violation(
     # Swagger UI renders the schema: its scripts ran under the policy.
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Coding workbench")
     assert violations() == []
-
