@@ -49,7 +49,7 @@ def rows_insert(
                     for row in rows:
                         row = list(row)
                         for i in json_at:
-                            if row[i] is not None:
+                            if row[i] is not None and not isinstance(row[i], Jsonb):
                                 row[i] = Jsonb(row[i])
                         write(row)
                         count += 1

@@ -4,6 +4,7 @@ Each import runs in one transaction after every row was checked, so a bad
 row means nothing is written.
 """
 
+import json
 import uuid
 
 from django.contrib.auth import get_user_model
@@ -406,13 +407,13 @@ def _segments_write_chunk(
             batch_size=BATCH,
         )
         seg_ids = [s.pk or 0 for s in made]
+    after = _history_after(source, connection.vendor == "postgresql")
     rows_insert(
         HistoryEvent,
         ["project_id", "document_id", "user_id", "entity", "entity_id", "action",
          "before", "after", "via", "created_at"],
         ((project.pk, doc_ids[i], None, "segment", pk, "create", None,
-          {"code": code_ids[i], "coder": coder_ids[i], "start": rows[i].start,
-           "end": rows[i].end, "source": source}, via, now)
+          after(code_ids[i], coder_ids[i], rows[i].start, rows[i].end), via, now)
          for pk, i in zip(seg_ids, todo, strict=True)),
     )  # fmt: skip
     counts["created"] += len(todo)
@@ -437,6 +438,26 @@ def _segments_write_chunk(
          "before", "after", "via", "created_at"],
         history_rows,
     )  # fmt: skip
+
+
+def _history_after(source: str, prebuilt: bool):
+    """The ``after`` of a segment's history row. On PostgreSQL the JSON text is
+    built directly (json.dumps per row is a tenth of the import's time)."""
+    if not prebuilt:
+        return lambda code, coder, start, end: {
+            "code": code, "coder": coder, "start": start, "end": end, "source": source,
+        }  # fmt: skip
+    from psycopg.types.json import Jsonb
+
+    tail = ', "source": ' + json.dumps(source) + "}"
+
+    def after(code: int, coder: int, start: int, end: int):
+        text = (
+            f'{{"code": {code}, "coder": {coder}, "start": {start}, "end": {end}{tail}'
+        )
+        return Jsonb(text, dumps=str)
+
+    return after
 
 
 def user_get(username: str):
