@@ -112,8 +112,6 @@ class Context:
     seg_doc: np.ndarray
     seg_coder: np.ndarray
     seg_code: np.ndarray
-    seg_start: np.ndarray
-    seg_end: np.ndarray
     full: bool = False
     _own: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     _rolled: list[tuple[np.ndarray, ...]] = field(default_factory=list)
@@ -216,11 +214,10 @@ def build_context(data: AgreementInput, weights_for: object) -> Context:
         seg_doc=seg_doc,
         seg_coder=seg_coder,
         seg_code=seg_code,
-        seg_start=seg_start,
-        seg_end=seg_end,
         full=bool(asg.all()) if asg.size else False,
     )
-    ctx._own, ctx._rolled = _units(ctx)
+    # Offsets live on only as merged units.
+    ctx._own, ctx._rolled = _units(ctx, seg_start, seg_end)
     return ctx
 
 
@@ -232,7 +229,9 @@ def _as_float32(weights: np.ndarray | None) -> np.ndarray | None:
 Units = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def _units(ctx: Context) -> tuple[list[Units], list[Units]]:
+def _units(
+    ctx: Context, seg_start: np.ndarray, seg_end: np.ndarray
+) -> tuple[list[Units], list[Units]]:
     """Per code, each coder's units ``(doc, coder, start, end)``: of the
     code itself, and of the code or any descendant (rolled up)."""
     data = ctx.data
@@ -244,8 +243,8 @@ def _units(ctx: Context) -> tuple[list[Units], list[Units]]:
         sl = slice(bounds[k], bounds[k + 1])
         g, s, e = merge_overlaps(
             ctx.seg_doc[sl] * n_c + ctx.seg_coder[sl],
-            ctx.seg_start[sl],
-            ctx.seg_end[sl],
+            seg_start[sl],
+            seg_end[sl],
         )
         own.append((g // n_c, g % n_c, s, e))
     rolled: list[Units] = []

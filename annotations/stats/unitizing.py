@@ -54,7 +54,7 @@ from annotations.stats._engine import NO_DOCUMENTS, Context, Emitter, Features
 from annotations.stats.intervals import sweep
 
 _HASH_SEED = 8_675_309  # fixed: combination ids must not depend on the run
-CHUNK_UNITS = 1 << 20  # units per chunk of documents: bounds the memory used
+CHUNK_UNITS = 1 << 18  # units per chunk of documents: bounds the memory used
 
 
 @dataclass(frozen=True)
@@ -78,16 +78,13 @@ def unitizing_features(ctx: Context) -> tuple[Features, Margins, int]:
     mm1 = np.maximum(ctx.m - 1.0, 1.0)
 
     # Units of each code as applied (u-alpha's values are the codes, not
-    # rolled up), ordered by document.
+    # rolled up); each code's are ordered by document, so a chunk of
+    # documents is a slice of every code's units.
     parts = [ctx.own(k) for k in range(n_codes)]
-    d, c, s, e = (
-        np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, np.int64)
-        for i in range(4)
-    )
-    k = np.repeat(np.arange(n_codes), [p[0].size for p in parts])
-    order = np.argsort(d, kind="stable")  # merges the per-code runs
-    d, c, s, e, k = d[order], c[order], s[order], e[order], k[order]
-    doc_bounds = np.searchsorted(d, np.arange(n_docs + 1))
+    per_doc = np.zeros(n_docs + 1, dtype=np.int64)
+    for p in parts:
+        per_doc[1:] += np.bincount(p[0], minlength=n_docs)
+    doc_bounds = np.cumsum(per_doc)
 
     # A section's value is the set of its active codes, identified by two
     # independent 64-bit hash sums (a collision has probability < 2^-100).
@@ -105,9 +102,9 @@ def unitizing_features(ctx: Context) -> tuple[Features, Margins, int]:
     while lo < n_docs:
         hi = int(np.searchsorted(doc_bounds, doc_bounds[lo] + CHUNK_UNITS, "right"))
         hi = min(max(hi - 1, lo + 1), n_docs)
-        sl = slice(doc_bounds[lo], doc_bounds[hi])
+        d, c, s, e, k = _chunk(parts, lo, hi)
         p_dc, p_start, p_len, p_cnt, p_ksum, p_h1, p_h2 = _sections(
-            (d[sl] - lo) * n_coders + c[sl], s[sl], e[sl], k[sl], h1, h2
+            (d - lo) * n_coders + c, s, e, k, h1, h2
         )
         p_doc = p_dc // n_coders
         p_end = p_start + p_len.astype(np.int64)
@@ -182,6 +179,18 @@ def unitizing_features(ctx: Context) -> tuple[Features, Margins, int]:
     combo = value < 0
     value[combo] = n_codes + _value_ids(e1[combo], e2[combo])[0]
     return feats, Margins(e_doc.astype(np.int64), value, e_len), n_combo_chars
+
+
+def _chunk(parts: list[tuple[np.ndarray, ...]], lo: int, hi: int) -> list[np.ndarray]:
+    """Units of documents ``lo..hi-1`` from every code: doc, coder, start,
+    end, code."""
+    cols: list[list[np.ndarray]] = [[], [], [], [], []]
+    for code, (d, c, s, e) in enumerate(parts):
+        i, j = np.searchsorted(d, [lo, hi])
+        for col, x in zip(cols, (d[i:j], c[i:j], s[i:j], e[i:j]), strict=False):
+            col.append(x)
+        cols[4].append(np.full(j - i, code, dtype=np.int64))
+    return [np.concatenate(col) if col else np.zeros(0, np.int64) for col in cols]
 
 
 def _value_ids(
