@@ -3,9 +3,9 @@
 Definition implemented: Krippendorff, Mathet, Bouvry & Widlöcher (2016) "On
 the reliability of unitizing textual continua: Further developments",
 Quality & Quantity 50: 2347-2364, as restated in Krippendorff (2019),
-Content Analysis, 4th ed., section 12.6 (the same definition as the R
-package quallmer's ``compute_alpha_u`` and the PyPI package
-``krippendorff-unitized-alpha``). It differs from the older alpha_U of
+Content Analysis, 4th ed., section 12.6 (the formulas that the R package
+quallmer's ``compute_alpha_u`` and the PyPI package
+``krippendorff-unitized-alpha`` implement). It differs from the older alpha_U of
 Krippendorff (1995, 2004), implemented in DKPro Statistics'
 ``KrippendorffAlphaUnitizingAgreement``, which measures distances between
 unit boundaries and misbehaves with more than two coders (the reason for the
@@ -33,10 +33,18 @@ add over documents, each document normalised by its own ``m - 1`` (coders
 not assigned to it are missing, as in alpha for missing data).
 
 Overlapping codes. The 2016 definition assumes a coder's units do not
-overlap. Overlapping units of *one* code are merged. Where a coder applied
-*different* codes to the same characters, the stretch is one unit whose value
-is that combination of codes (so a coder who applied A and B where another
+overlap. Overlapping units of *one* code are merged; touching ones stay two
+units. Where a coder applied *different* codes to the same characters, each
+stretch between two of that coder's unit boundaries is one unit whose value
+is its combination of codes (so a coder who applied A and B where another
 applied only A disagrees there); a note counts these characters.
+
+Per code (``code`` set in the record): u-alpha of the continuum on which the
+code, or any of its subcodes, is the only value and everything else is gap;
+with one value u-alpha and |u-alpha coincide. Its observed coincidences are
+those of the character level; only the expected ones differ (units pair with
+themselves by their squared length). The family's cu-alpha and (k)u-alpha,
+which condition on the intersections of coded units, are not computed.
 
 Worked example, Krippendorff (2019, fig. 12.11, p. 340), the Alex/Paul/Suzan
 continuum of length 60 shipped with pygamma-agreement: u-alpha = .510 and
