@@ -64,6 +64,7 @@ def test_agreement_report_and_compare(seeded, page, live_server, login):
     # the most disputed document, side by side
     page.locator("#documents a", has_text="Compare").first.click()
     expect(page.locator("h1")).to_contain_text("Compare coders")
+    page.wait_for_load_state()  # htmx (a deferred script) is ready
     expect(page.locator("svg.lanes")).to_be_visible()
     total = page.locator("#regions tbody tr").count()
     page.select_option("select[name=show]", "codes")
