@@ -63,7 +63,6 @@ class AgreementRows:
     data: AgreementInput
     consensus: AgreementInput | None
     external_ids: dict[int, str]
-    titles: dict[int, str]
     coder_names: dict[int, str]
     code_labels: dict[int, str]
     code_colors: dict[int, str]
@@ -227,10 +226,10 @@ def agreement_rows(
     segs = segs[keep]
 
     info = {
-        pk: (length, ext, title)
-        for pk, length, ext, title in Document.objects.filter(project=project)
+        pk: (length, ext)
+        for pk, length, ext in Document.objects.filter(project=project)
         .order_by("pk")
-        .values_list("pk", "length", "external_id", "title")
+        .values_list("pk", "length", "external_id")
     }
     sample_ids = [int(d) for d in sample]
     lengths = {d: info[d][0] for d in sample_ids}
@@ -255,7 +254,6 @@ def agreement_rows(
         data=data,
         consensus=consensus,
         external_ids={d: info[d][1] for d in sample_ids},
-        titles={d: info[d][2] for d in sample_ids},
         coder_names=names,
         code_labels=code_paths(project),
         code_colors=extra["colors"],

@@ -32,12 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..disagreement import document_disagreements
-from ..models import AgreementCache, Project
+from ..models import AgreementCache, Document, Project
 from ..selectors.agreement import (
     CONSENSUS_ID,
     RULES,
@@ -55,6 +56,9 @@ from ..stats import (
 )
 
 MAX_BOOTSTRAP = 10_000
+# Bump when the cached payload's shape changes: old entries are then ignored
+# (and pruned) instead of being served to code that expects the new shape.
+PAYLOAD_VERSION = 2
 KEEP_REPORTS = 12  # cached reports per project (one per set of parameters)
 CONFIDENCE = 0.95
 Engine = Callable[..., list[AgreementRecord]]
@@ -72,6 +76,7 @@ class AgreementParams:
     def key(self) -> str:
         """The cache key of the parameters (the data has its fingerprint)."""
         return (
+            f"v{PAYLOAD_VERSION};"
             f"levels={','.join(self.levels)};all_coded={int(self.all_coded)};"
             f"consensus={int(self.with_consensus)};bootstrap={self.bootstrap};"
             f"seed={self.seed}"
@@ -279,32 +284,57 @@ def _merged(
     return [r for *_, r in both]
 
 
-def _documents(rows: AgreementRows) -> list[dict]:
-    """The sample's documents, most disagreement first."""
+DOCUMENT_COLUMNS = (
+    "id",
+    "disagreement",
+    "codes_disputed",
+    "segments",
+    "coded",
+    "coders",
+)
+
+
+def _documents(rows: AgreementRows) -> list[list]:
+    """The sample's documents, most disagreement first, as compact rows of
+    :data:`DOCUMENT_COLUMNS` (a large project has tens of thousands; a page
+    shows 25 and looks their titles up). ``coders`` is a bit mask over the
+    report's ``sample["coders"]``."""
     data = rows.data
     dis = document_disagreements(
         seg_document=data.seg_document, seg_coder=data.seg_coder,
         seg_code=data.seg_code, seg_start=data.seg_start, seg_end=data.seg_end,
         coders_per_document=data.assigned.sum(axis=1),
     )  # fmt: skip
+    masks = data.assigned.astype(np.int64) @ (
+        1 << np.arange(len(data.coders), dtype=np.int64)
+    )
+    share = np.round(dis.disagreement, 6)
+    order = np.lexsort(
+        (np.asarray(data.documents, dtype=np.int64), -dis.codes_disputed, -share)
+    )
+    return [
+        [int(data.documents[i]), float(share[i]), int(dis.codes_disputed[i]),
+         int(dis.segments[i]), int(dis.coded[i]), int(masks[i])]
+        for i in order.tolist()
+    ]  # fmt: skip
+
+
+def agreement_documents(payload: dict, rows: list[list]) -> list[dict]:
+    """Some of ``payload["documents"]`` as dicts, with titles, external ids
+    and coder names (for a page of the list)."""
+    coders = payload["report"]["sample"]["coders"]
+    info = {
+        pk: (title, external_id)
+        for pk, title, external_id in Document.objects.filter(
+            pk__in=[r[0] for r in rows]
+        ).values_list("pk", "title", "external_id")
+    }
     out = []
-    for i, d in enumerate(data.documents):
-        out.append(
-            {
-                "id": int(d),
-                "external_id": rows.external_ids[d],
-                "title": rows.titles[d],
-                "coders": [
-                    rows.coder_names[data.coders[c]]
-                    for c in data.assigned[i].nonzero()[0]
-                ],
-                "segments": int(dis.segments[i]),
-                "disagreement": round(float(dis.disagreement[i]), 6),
-                "codes_disputed": int(dis.codes_disputed[i]),
-                "coded": int(dis.coded[i]),
-            }
-        )
-    out.sort(key=lambda r: (-r["disagreement"], -r["codes_disputed"], r["id"]))
+    for row in rows:
+        doc = dict(zip(DOCUMENT_COLUMNS, row, strict=True))
+        doc["title"], doc["external_id"] = info.get(doc["id"], ("", ""))
+        doc["coders"] = [c for i, c in enumerate(coders) if row[5] >> i & 1]
+        out.append(doc)
     return out
 
 

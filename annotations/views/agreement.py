@@ -283,7 +283,8 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     rows = summary_rows(report)
     detail = _detail(report, level, code)
     page = Paginator(payload["documents"], DOCS_PER_PAGE).get_page(d.get("docs") or 1)
-    for doc in page.object_list:
+    docs = service.agreement_documents(payload, list(page.object_list))
+    for doc in docs:
         doc["percent"] = round(doc["disagreement"] * 100)
     context.update(
         report=report, sample=report["sample"], rows=rows,
@@ -293,7 +294,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         detail=detail[:DETAIL_ROWS], detail_total=len(detail), level=level, code=code,
         levels=list(LEVELS), all_codes=ALL_CODES,
         codes=[r["code"] for r in rows if r["code"] is not None],
-        docs_page=page, query=_query(form, docs=None),
+        docs_page=page, docs=docs, query=_query(form, docs=None),
         options=form.options(), computed_at=parse_datetime(report["sample"]["computed_at"]),
         api_query=_api_query(form),
     )  # fmt: skip

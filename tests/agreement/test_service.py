@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from annotations.models import AgreementCache, Assignment
 from annotations.services.agreement import (
     agreement_csv,
+    agreement_documents,
     agreement_file_write,
     agreement_params,
     agreement_payload,
@@ -127,7 +128,7 @@ def test_an_assignment_reopened_invalidates(coding):
 
 def test_documents_ranked_by_disagreement(coding):
     payload = agreement_payload(coding.project, agreement_params(bootstrap=0))
-    docs = payload["documents"]
+    docs = agreement_documents(payload, payload["documents"])
     assert [d["external_id"] for d in docs] == ["d1", "d0"]
     d1, d0 = docs
     assert d0["disagreement"] == 0.0 and d0["codes_disputed"] == 0
@@ -171,7 +172,22 @@ def test_only_the_latest_reports_are_kept(coding, monkeypatch):
         agreement_report(coding.project, bootstrap=0, seed=seed)
     kept = AgreementCache.objects.filter(project=coding.project)
     assert sorted(kept.values_list("params", flat=True)) == [
+        f"v{service.PAYLOAD_VERSION};"
         "levels=document,variable,character,unitizing,span;all_coded=0;consensus=0;"
         f"bootstrap=0;seed={seed}"
         for seed in (2, 3)
     ]
+
+
+def test_a_cached_payload_of_an_older_shape_is_not_served(coding):
+    from annotations.selectors.agreement import agreement_fingerprint
+
+    params = agreement_params(bootstrap=0)
+    AgreementCache.objects.create(
+        project=coding.project,
+        params=params.key.replace(params.key.split(";")[0], "v0"),
+        fingerprint=agreement_fingerprint(coding.project),
+        payload={"report": "an old shape"},
+        seconds=0,
+    )
+    assert agreement_report(coding.project, bootstrap=0)["project"] == "takedowns"
