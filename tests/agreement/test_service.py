@@ -179,15 +179,13 @@ def test_only_the_latest_reports_are_kept(coding, monkeypatch):
     ]
 
 
-def test_a_cached_payload_of_an_older_shape_is_not_served(coding):
-    from annotations.selectors.agreement import agreement_fingerprint
+def test_a_new_payload_version_recomputes(coding, monkeypatch):
+    from annotations.services import agreement as service
 
-    params = agreement_params(bootstrap=0)
-    AgreementCache.objects.create(
-        project=coding.project,
-        params=params.key.replace(params.key.split(";")[0], "v0"),
-        fingerprint=agreement_fingerprint(coding.project),
-        payload={"report": "an old shape"},
-        seconds=0,
-    )
-    assert agreement_report(coding.project, bootstrap=0)["project"] == "takedowns"
+    engine = Counting()
+    agreement_report(coding.project, bootstrap=0, engine=engine)
+    agreement_report(coding.project, bootstrap=0, engine=engine)
+    assert engine.calls == 1
+    monkeypatch.setattr(service, "PAYLOAD_VERSION", service.PAYLOAD_VERSION + 1)
+    agreement_report(coding.project, bootstrap=0, engine=engine)
+    assert engine.calls == 2  # the entry of the old shape is not served
