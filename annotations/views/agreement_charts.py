@@ -126,7 +126,7 @@ def ci_chart(
     for s in series:
         parts.append(_marker(s.shape, lx + 6, 12, s.color))
         parts.append(format_html(
-            '<text x="{}" y="16" class="legend">{}</text>', lx + 16, s.label
+            '<text x="{}" y="16" class="key">{}</text>', lx + 16, s.label
         ))  # fmt: skip
         lx += 18 + 7 * len(s.label) + 20
     n = len(series)
