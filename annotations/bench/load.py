@@ -20,6 +20,7 @@ tests/browser/test_fault_restart.py and the benchmark's
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import html
 import os
@@ -213,6 +214,20 @@ async def _coder(
     return result
 
 
+def _run_async(factory):
+    """Run the coroutine ``factory()`` makes, from sync code.
+
+    Inside a test session that also drives Playwright's sync API, this thread
+    already has a running event loop, so the load runs in a thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(factory())).result()
+
+
 def load_run(
     base_url: str,
     coders: list[tuple[str, str]],
@@ -269,7 +284,7 @@ def load_run(
         ]
         return results, time.perf_counter() - t0
 
-    results, seconds = asyncio.run(main())
+    results, seconds = _run_async(main)
     latencies = sorted(x for r in results for x in r.latencies_ms)
     ok = sum(r.ok for r in results)
     errors = sum(r.errors for r in results)
