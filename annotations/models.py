@@ -305,9 +305,7 @@ class ConsensusSegment(models.Model):
     memo = models.TextField(blank=True)
     decision = models.CharField(max_length=12, choices=Decision.choices)
     note = models.TextField(blank=True, help_text="Why the adjudicator decided so.")
-    sources = models.ManyToManyField(
-        Segment, blank=True, related_name="consensus_uses"
-    )
+    sources = models.ManyToManyField(Segment, blank=True, related_name="consensus_uses")
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

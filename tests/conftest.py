@@ -54,7 +54,8 @@ def study(db) -> Study:
     other = factories.ProjectFactory(slug="other")
     factories.MembershipFactory(project=other, user=outsider)
     docs = [
-        factories.DocumentFactory(project=project, external_id=f"d{i}") for i in range(3)
+        factories.DocumentFactory(project=project, external_id=f"d{i}")
+        for i in range(3)
     ]
     docs.append(
         factories.DocumentFactory(
@@ -64,13 +65,23 @@ def study(db) -> Study:
             text="Telegram 🎉 قناة مغلقة 🇪🇺 café́ <script>alert(1)</script> &amp; end",
         )
     )
-    actor = factories.CodeFactory(project=project, name="actor", key="a", color="#ffd6a5")
+    actor = factories.CodeFactory(
+        project=project, name="actor", key="a", color="#ffd6a5"
+    )
     codes = {
         "actor": actor,
-        "action": factories.CodeFactory(project=project, name="action", key="c", color="#caffbf"),
-        "platform": factories.CodeFactory(project=project, name="platform", key="p", color="#9bf6ff"),
+        "action": factories.CodeFactory(
+            project=project, name="action", key="c", color="#caffbf"
+        ),
+        "platform": factories.CodeFactory(
+            project=project, name="platform", key="p", color="#9bf6ff"
+        ),
         "law_enforcement": factories.CodeFactory(
-            project=project, name="law_enforcement", parent=actor, key="l", color="#ffc6ff"
+            project=project,
+            name="law_enforcement",
+            parent=actor,
+            key="l",
+            color="#ffc6ff",
         ),
     }
     for doc in docs:

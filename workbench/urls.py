@@ -8,7 +8,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # The split view serves its JavaScript from a URL, not inline (CSP).
     path(
-        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api_schema"),
+        name="api_docs",
     ),
     path("api/", include("annotations.api.urls")),
     path("", include("annotations.urls")),

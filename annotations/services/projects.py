@@ -33,7 +33,9 @@ def project_create(
     return project, created
 
 
-def user_create(*, username: str, password: str | None = None) -> tuple[AbstractBaseUser, str]:
+def user_create(
+    *, username: str, password: str | None = None
+) -> tuple[AbstractBaseUser, str]:
     """Create a user with the given or a generated password; return both."""
     User = get_user_model()
     if User.objects.filter(username=username).exists():

@@ -15,7 +15,15 @@ from annotations.models import (
 def snapshot():
     return [
         m.objects.count()
-        for m in (Project, Membership, Document, Code, Assignment, Segment, HistoryEvent)
+        for m in (
+            Project,
+            Membership,
+            Document,
+            Code,
+            Assignment,
+            Segment,
+            HistoryEvent,
+        )
     ]
 
 
@@ -31,7 +39,12 @@ def test_load_seeds_builds_the_study_and_is_idempotent(db, capsys):
         # Examples are quoted from the articles.
         assert any(code.example in d.text for d in project.documents.all())
     roles = dict(project.memberships.values_list("user__username", "role"))
-    assert roles == {"pi": "pi", "coder1": "coder", "coder2": "coder", "coder3": "coder"}
+    assert roles == {
+        "pi": "pi",
+        "coder1": "coder",
+        "coder2": "coder",
+        "coder3": "coder",
+    }
     for doc in project.documents.all():
         assert doc.assignments.count() >= 2
         assert "\r" not in doc.text

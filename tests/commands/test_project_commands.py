@@ -42,7 +42,9 @@ def project_with_docs(db, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
     for i in range(10):
-        (folder / f"article_{i:02d}.txt").write_text(f"Text number {i}.", encoding="utf-8")
+        (folder / f"article_{i:02d}.txt").write_text(
+            f"Text number {i}.", encoding="utf-8"
+        )
     call_command("import_documents", "s", str(folder))
     return Project.objects.get(slug="s")
 
@@ -54,7 +56,9 @@ def test_assign_all_to_all(project_with_docs):
 
 def test_assign_reliability_sample_is_reproducible_and_balanced(project_with_docs):
     call_command("assign", "s", "--coders", "a,b,c", "--overlap", "0.4", "--seed", "7")
-    first = sorted(Assignment.objects.values_list("document__external_id", "coder__username"))
+    first = sorted(
+        Assignment.objects.values_list("document__external_id", "coder__username")
+    )
     per_doc = {}
     for doc, coder in first:
         per_doc.setdefault(doc, []).append(coder)
@@ -64,7 +68,9 @@ def test_assign_reliability_sample_is_reproducible_and_balanced(project_with_doc
     assert max(load.values()) - min(load.values()) <= 1
     Assignment.objects.all().delete()
     call_command("assign", "s", "--coders", "a,b,c", "--overlap", "0.4", "--seed", "7")
-    again = sorted(Assignment.objects.values_list("document__external_id", "coder__username"))
+    again = sorted(
+        Assignment.objects.values_list("document__external_id", "coder__username")
+    )
     assert again == first
     project_with_docs.refresh_from_db()
     assert project_with_docs.reliability_share == 0.4
@@ -72,7 +78,9 @@ def test_assign_reliability_sample_is_reproducible_and_balanced(project_with_doc
 
 
 def test_assign_sets_status_and_refuses_strangers(project_with_docs):
-    call_command("assign", "s", "--coders", "a", "--documents", "article_00", "--status", "done")
+    call_command(
+        "assign", "s", "--coders", "a", "--documents", "article_00", "--status", "done"
+    )
     assert Assignment.objects.get().status == "done"
     with pytest.raises(CommandError, match="zed: unknown users"):
         call_command("assign", "s", "--coders", "a,zed")

@@ -4,16 +4,27 @@ from annotations.services.assignments import assignment_plan
 
 
 def test_all_to_all_without_overlap():
-    assert assignment_plan(documents=[1, 2], coders=[7, 8]) == [(1, 7), (1, 8), (2, 7), (2, 8)]
+    assert assignment_plan(documents=[1, 2], coders=[7, 8]) == [
+        (1, 7),
+        (1, 8),
+        (2, 7),
+        (2, 8),
+    ]
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_sample_share_balance_and_reproducibility(seed):
     docs = list(range(100, 200))
     coders = [1, 2, 3, 4]
-    plan = assignment_plan(documents=docs, coders=coders, overlap=0.2, per_document=3, seed=seed)
+    plan = assignment_plan(
+        documents=docs, coders=coders, overlap=0.2, per_document=3, seed=seed
+    )
     assert plan == assignment_plan(
-        documents=list(reversed(docs)), coders=coders, overlap=0.2, per_document=3, seed=seed
+        documents=list(reversed(docs)),
+        coders=coders,
+        overlap=0.2,
+        per_document=3,
+        seed=seed,
     )
     per_doc = {}
     for doc, coder in plan:

@@ -27,8 +27,9 @@ class Command(WorkbenchCommand):
         names = [c.strip() for c in coders.split(",") if c.strip()]
         users = {
             m.user.username: m.user.pk
-            for m in Membership.objects.filter(project=project, user__username__in=names)
-            .select_related("user")
+            for m in Membership.objects.filter(
+                project=project, user__username__in=names
+            ).select_related("user")
         }
         unknown = [n for n in names if n not in users]
         if unknown:
@@ -38,7 +39,9 @@ class Command(WorkbenchCommand):
         docs = project.documents.all()
         if documents:
             ids = [d.strip() for d in documents.split(",") if d.strip()]
-            found = dict(docs.filter(external_id__in=ids).values_list("external_id", "pk"))
+            found = dict(
+                docs.filter(external_id__in=ids).values_list("external_id", "pk")
+            )
             missing = [i for i in ids if i not in found]
             if missing:
                 raise CommandError(f"unknown documents: {', '.join(missing)}")
@@ -59,8 +62,14 @@ class Command(WorkbenchCommand):
             project.reliability_share = overlap
             project.reliability_coders = per_document
             project.reliability_seed = seed
-            project.save(update_fields=["reliability_share", "reliability_coders",
-                                        "reliability_seed", "updated_at"])
+            project.save(
+                update_fields=[
+                    "reliability_share",
+                    "reliability_coders",
+                    "reliability_seed",
+                    "updated_at",
+                ]
+            )
             sample = f", reliability sample {overlap:.0%} x {per_document} coders, seed {seed}"
         self.stdout.write(
             f"{counts['created']} assignments created, {counts['updated']} updated, "

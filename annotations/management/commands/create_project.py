@@ -12,7 +12,9 @@ class Command(WorkbenchCommand):
         parser.add_argument("slug")
         parser.add_argument("--name", required=True)
         parser.add_argument("--description", default="")
-        parser.add_argument("--open", action="store_true", help="open (not blind) coding")
+        parser.add_argument(
+            "--open", action="store_true", help="open (not blind) coding"
+        )
         parser.add_argument("--pi", help="username of the PI")
 
     def handle(self, slug, name, description, open, pi, **options):

@@ -22,7 +22,9 @@ class Command(WorkbenchCommand):
         for raw in paths:
             path = Path(raw)
             if path.is_dir():
-                found = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES)
+                found = sorted(
+                    p for p in path.iterdir() if p.suffix.lower() in SUFFIXES
+                )
                 if not found:
                     raise CommandError(f"{path}: no .txt, .csv or .jsonl files in it")
                 files += [(str(p), read_bytes(p)) for p in found]
