@@ -80,6 +80,62 @@ READ_ERRORS = _errors(401, 404)
 WRITE_ERRORS = _errors(400, 401, 403, 404)
 
 
+# The schemas of the actions of the resources nested under a project's slug.
+
+
+def _list(summary: str, serializer, filters=None):
+    """A list; bad filter values (query parameters) answer 400."""
+    return extend_schema(
+        summary=summary,
+        parameters=[SLUG, filters] if filters else [SLUG],
+        responses={
+            200: serializer(many=True),
+            **(_errors(400, 401, 404) if filters else READ_ERRORS),
+        },
+    )
+
+
+def _retrieve(summary: str, serializer):
+    return extend_schema(
+        summary=summary,
+        parameters=[SLUG],
+        responses={200: serializer, **READ_ERRORS},
+    )
+
+
+def _create(summary: str, request, serializer, *, idempotent: bool = False):
+    """A create; ``idempotent``: sending the same thing again answers 200."""
+    ok = {200: serializer} if idempotent else {}
+    return extend_schema(
+        summary=summary,
+        parameters=[SLUG],
+        request=request,
+        responses={201: serializer, **ok, **WRITE_ERRORS},
+    )
+
+
+def _update(summary: str, request, serializer, *, versioned: bool = False):
+    """A partial update; ``versioned``: a stale version answers 409."""
+    return extend_schema(
+        summary=summary,
+        parameters=[SLUG],
+        request=request,
+        responses={
+            200: serializer,
+            **WRITE_ERRORS,
+            **(_errors(409) if versioned else {}),
+        },
+    )
+
+
+def _destroy(summary: str, *, parameters=(), versioned: bool = False):
+    return extend_schema(
+        summary=summary,
+        parameters=[SLUG, *parameters],
+        responses={204: None, **WRITE_ERRORS, **(_errors(409) if versioned else {})},
+    )
+
+
 class Pagination(PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
@@ -114,6 +170,13 @@ def parse(serializer_class, data, **context):
     serializer = serializer_class(data=data, context=context)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def created_or_ok(data, created: bool) -> Response:
+    """201 for a new object, 200 when the request found the one it had made."""
+    return Response(
+        data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    )
 
 
 class ETagMixin:
@@ -166,6 +229,16 @@ class ProjectScopedViewSet(ETagMixin, viewsets.GenericViewSet):
 
     def filters(self, serializer_class):
         return parse(serializer_class, self.request.query_params)
+
+    def parse_in_project(self, serializer_class, *, partial: bool = False):
+        """Validate the body with a serializer that looks ids up in this project."""
+        serializer = serializer_class(
+            data=self.request.data,
+            partial=partial,
+            context={"project": self.project, "request": self.request},
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
 
 # --- projects -----------------------------------------------------------------
@@ -241,39 +314,26 @@ class ProjectViewSet(ETagMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Members (PI)",
-        parameters=[SLUG],
-        responses={200: s.MemberSerializer(many=True), **READ_ERRORS},
+    list=_list("Members (PI)", s.MemberSerializer),
+    retrieve=_retrieve("A member (PI)", s.MemberSerializer),
+    create=_create(
+        "Add an existing account as pi or coder (PI)",
+        s.MemberCreateSerializer,
+        s.MemberSerializer,
+        idempotent=True,
     ),
-    retrieve=extend_schema(
-        summary="A member (PI)",
-        parameters=[SLUG],
-        responses={200: s.MemberSerializer, **READ_ERRORS},
+    partial_update=_update(
+        "Change a member's role (PI)", s.MemberUpdateSerializer, s.MemberSerializer
     ),
-    create=extend_schema(
-        summary="Add an existing account as pi or coder (PI)",
-        parameters=[SLUG],
-        request=s.MemberCreateSerializer,
-        responses={201: s.MemberSerializer, 200: s.MemberSerializer, **WRITE_ERRORS},
-    ),
-    partial_update=extend_schema(
-        summary="Change a member's role (PI)",
-        parameters=[SLUG],
-        request=s.MemberUpdateSerializer,
-        responses={200: s.MemberSerializer, **WRITE_ERRORS},
-    ),
-    destroy=extend_schema(
-        summary="Remove a member (PI): their segments stay; unstarted documents go to other coders",
+    destroy=_destroy(
+        "Remove a member (PI): their segments stay; unstarted documents go to other coders",
         parameters=[
-            SLUG,
             OpenApiParameter(
                 "rebalance",
                 OpenApiTypes.BOOL,
                 description="Give their unstarted documents to the other coders (default true).",
             ),
         ],
-        responses={204: None, **WRITE_ERRORS},
     ),
 )
 @extend_schema(tags=["members"])
@@ -292,10 +352,7 @@ class MemberViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
             member_add, project=self.project, user=data["username"], role=data["role"],
             actor=request.user, via=VIA,
         )  # fmt: skip
-        return Response(
-            s.MemberSerializer(membership).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return created_or_ok(s.MemberSerializer(membership).data, created)
 
     def partial_update(self, request, slug=None, pk=None):
         membership = self.get_object()
@@ -335,25 +392,17 @@ class MemberViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Documents you may read (PI: all; coder: assigned ones), without their text",
-        parameters=[SLUG, s.DocumentFilterSerializer],
-        responses={200: s.DocumentSerializer(many=True), **_errors(400, 401, 404)},
+    list=_list(
+        "Documents you may read (PI: all; coder: assigned ones), without their text",
+        s.DocumentSerializer,
+        s.DocumentFilterSerializer,
     ),
-    retrieve=extend_schema(
-        summary="A document with its text",
-        parameters=[SLUG],
-        responses={200: s.DocumentDetailSerializer, **READ_ERRORS},
-    ),
-    create=extend_schema(
-        summary="Add a document (PI); the same external_id with the same text answers 200",
-        parameters=[SLUG],
-        request=s.DocumentCreateSerializer,
-        responses={
-            201: s.DocumentDetailSerializer,
-            200: s.DocumentDetailSerializer,
-            **WRITE_ERRORS,
-        },
+    retrieve=_retrieve("A document with its text", s.DocumentDetailSerializer),
+    create=_create(
+        "Add a document (PI); the same external_id with the same text answers 200",
+        s.DocumentCreateSerializer,
+        s.DocumentDetailSerializer,
+        idempotent=True,
     ),
 )
 @extend_schema(tags=["documents"])
@@ -392,9 +441,8 @@ class DocumentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
             )
         result = service(documents_import, project=self.project, rows=[row], via=VIA)
         document = self.project.documents.get(external_id=data["external_id"])
-        return Response(
-            s.DocumentDetailSerializer(document).data,
-            status=status.HTTP_201_CREATED if result["created"] else status.HTTP_200_OK,
+        return created_or_ok(
+            s.DocumentDetailSerializer(document).data, bool(result["created"])
         )
 
 
@@ -402,33 +450,19 @@ class DocumentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="The codebook",
-        parameters=[SLUG],
-        responses={200: s.CodeSerializer(many=True), **READ_ERRORS},
+    list=_list("The codebook", s.CodeSerializer),
+    retrieve=_retrieve("A code", s.CodeSerializer),
+    create=_create("Add a code (PI)", s.CodeWriteSerializer, s.CodeSerializer),
+    partial_update=_update(
+        "Rename, recolour, re-key, nest, reorder, retire a code (PI)",
+        s.CodeWriteSerializer,
+        s.CodeSerializer,
+        versioned=True,
     ),
-    retrieve=extend_schema(
-        summary="A code",
-        parameters=[SLUG],
-        responses={200: s.CodeSerializer, **READ_ERRORS},
-    ),
-    create=extend_schema(
-        summary="Add a code (PI)",
-        parameters=[SLUG],
-        request=s.CodeWriteSerializer,
-        responses={201: s.CodeSerializer, **WRITE_ERRORS},
-    ),
-    partial_update=extend_schema(
-        summary="Rename, recolour, re-key, nest, reorder, retire a code (PI)",
-        parameters=[SLUG],
-        request=s.CodeWriteSerializer,
-        responses={200: s.CodeSerializer, **WRITE_ERRORS, **_errors(409)},
-    ),
-    merge=extend_schema(
-        summary="Merge this code into another (PI): every segment follows",
-        parameters=[SLUG],
-        request=s.CodeMergeSerializer,
-        responses={200: s.CodeMergeResultSerializer, **WRITE_ERRORS},
+    merge=_update(
+        "Merge this code into another (PI): every segment follows",
+        s.CodeMergeSerializer,
+        s.CodeMergeResultSerializer,
     ),
 )
 @extend_schema(tags=["codes"])
@@ -448,14 +482,7 @@ class CodeViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
         return context
 
     def create(self, request, slug=None):
-        data = dict(
-            parse(
-                s.CodeWriteSerializer,
-                request.data,
-                project=self.project,
-                request=request,
-            )
-        )
+        data = dict(self.parse_in_project(s.CodeWriteSerializer))
         data.pop("version", None)
         code = service(
             codebook_service.code_create,
@@ -468,13 +495,7 @@ class CodeViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
 
     def partial_update(self, request, slug=None, pk=None):
         code = self.get_object()
-        serializer = s.CodeWriteSerializer(
-            data=request.data,
-            partial=True,
-            context={"project": self.project, "request": request},
-        )
-        serializer.is_valid(raise_exception=True)
-        changes = dict(serializer.validated_data)
+        changes = dict(self.parse_in_project(s.CodeWriteSerializer, partial=True))
         version = changes.pop("version", None)
         try:
             code = service(
@@ -488,9 +509,7 @@ class CodeViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
     @action(detail=True, methods=["post"])
     def merge(self, request, slug=None, pk=None):
         source = self.get_object()
-        data = parse(
-            s.CodeMergeSerializer, request.data, project=self.project, request=request
-        )
+        data = self.parse_in_project(s.CodeMergeSerializer)
         result = service(
             codebook_service.code_merge, source=source, target=data["into"],
             actor=request.user, via=VIA,
@@ -502,37 +521,24 @@ class CodeViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Assignments (PI: all; coder: their own)",
-        parameters=[SLUG, s.AssignmentFilterSerializer],
-        responses={200: s.AssignmentSerializer(many=True), **_errors(400, 401, 404)},
+    list=_list(
+        "Assignments (PI: all; coder: their own)",
+        s.AssignmentSerializer,
+        s.AssignmentFilterSerializer,
     ),
-    retrieve=extend_schema(
-        summary="An assignment",
-        parameters=[SLUG],
-        responses={200: s.AssignmentSerializer, **READ_ERRORS},
+    retrieve=_retrieve("An assignment", s.AssignmentSerializer),
+    create=_create(
+        "Assign a document to a member (PI)",
+        s.AssignmentCreateSerializer,
+        s.AssignmentSerializer,
+        idempotent=True,
     ),
-    create=extend_schema(
-        summary="Assign a document to a member (PI)",
-        parameters=[SLUG],
-        request=s.AssignmentCreateSerializer,
-        responses={
-            201: s.AssignmentSerializer,
-            200: s.AssignmentSerializer,
-            **WRITE_ERRORS,
-        },
+    partial_update=_update(
+        "Set the status: mark done, reopen (the coder, or a PI)",
+        s.AssignmentUpdateSerializer,
+        s.AssignmentSerializer,
     ),
-    partial_update=extend_schema(
-        summary="Set the status: mark done, reopen (the coder, or a PI)",
-        parameters=[SLUG],
-        request=s.AssignmentUpdateSerializer,
-        responses={200: s.AssignmentSerializer, **WRITE_ERRORS},
-    ),
-    destroy=extend_schema(
-        summary="Unassign (PI); refused once the coder has coded the document",
-        parameters=[SLUG],
-        responses={204: None, **WRITE_ERRORS},
-    ),
+    destroy=_destroy("Unassign (PI); refused once the coder has coded the document"),
 )
 @extend_schema(tags=["assignments"])
 class AssignmentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
@@ -562,12 +568,7 @@ class AssignmentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
 
     def create(self, request, slug=None):
         self._require_pi()
-        data = parse(
-            s.AssignmentCreateSerializer,
-            request.data,
-            project=self.project,
-            request=request,
-        )
+        data = self.parse_in_project(s.AssignmentCreateSerializer)
         changed = service(
             assignment_toggle, project=self.project, document=data["document"],
             coder=data["coder"], assigned=True, actor=request.user, via=VIA,
@@ -575,10 +576,7 @@ class AssignmentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
         assignment = Assignment.objects.get(
             document=data["document"], coder=data["coder"]
         )
-        return Response(
-            s.AssignmentSerializer(assignment).data,
-            status=status.HTTP_201_CREATED if changed else status.HTTP_200_OK,
-        )
+        return created_or_ok(s.AssignmentSerializer(assignment).data, changed)
 
     def partial_update(self, request, slug=None, pk=None):
         assignment = self.get_object()
@@ -603,32 +601,28 @@ class AssignmentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Segments you may see (blind coding: a coder sees only their own)",
-        parameters=[SLUG, s.SegmentFilterSerializer],
-        responses={200: s.SegmentSerializer(many=True), **_errors(400, 401, 404)},
+    list=_list(
+        "Segments you may see (blind coding: a coder sees only their own)",
+        s.SegmentSerializer,
+        s.SegmentFilterSerializer,
     ),
-    retrieve=extend_schema(
-        summary="A segment",
-        parameters=[SLUG],
-        responses={200: s.SegmentSerializer, **READ_ERRORS},
+    retrieve=_retrieve("A segment", s.SegmentSerializer),
+    create=_create(
+        "Code a span (on a document assigned to you); a repeated client_id answers 200 with the first segment",
+        s.SegmentCreateSerializer,
+        s.SegmentSerializer,
+        idempotent=True,
     ),
-    create=extend_schema(
-        summary="Code a span (on a document assigned to you); a repeated client_id answers 200 with the first segment",
-        parameters=[SLUG],
-        request=s.SegmentCreateSerializer,
-        responses={201: s.SegmentSerializer, 200: s.SegmentSerializer, **WRITE_ERRORS},
+    partial_update=_update(
+        "Change your segment's code, memo or span",
+        s.SegmentUpdateSerializer,
+        s.SegmentSerializer,
+        versioned=True,
     ),
-    partial_update=extend_schema(
-        summary="Change your segment's code, memo or span",
-        parameters=[SLUG],
-        request=s.SegmentUpdateSerializer,
-        responses={200: s.SegmentSerializer, **WRITE_ERRORS, **_errors(409)},
-    ),
-    destroy=extend_schema(
-        summary="Delete your segment (kept in the history; can be restored)",
-        parameters=[SLUG, s.SegmentDeleteSerializer],
-        responses={204: None, **WRITE_ERRORS, **_errors(409)},
+    destroy=_destroy(
+        "Delete your segment (kept in the history; can be restored)",
+        parameters=[s.SegmentDeleteSerializer],
+        versioned=True,
     ),
 )
 @extend_schema(tags=["segments"])
@@ -663,31 +657,18 @@ class SegmentViewSet(ProjectScopedViewSet, mixins.ListModelMixin):
             raise PermissionDenied("You can change only your own segments.")
 
     def create(self, request, slug=None):
-        data = parse(
-            s.SegmentCreateSerializer,
-            request.data,
-            project=self.project,
-            request=request,
-        )
+        data = self.parse_in_project(s.SegmentCreateSerializer)
         segment, created = service(
             segment_create, document=data["document"], coder=request.user,
             code=data["code"], start=data["start"], end=data["end"], quote=data["quote"],
             memo=data["memo"], client_id=data["client_id"], via=VIA,
         )  # fmt: skip
-        return Response(
-            s.SegmentSerializer(segment).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return created_or_ok(s.SegmentSerializer(segment).data, created)
 
     def partial_update(self, request, slug=None, pk=None):
         segment = self.get_object()
         self._own(segment)
-        data = parse(
-            s.SegmentUpdateSerializer,
-            request.data,
-            project=self.project,
-            request=request,
-        )
+        data = self.parse_in_project(s.SegmentUpdateSerializer)
         span = (data["start"], data["end"], data["quote"]) if "start" in data else None
         try:
             segment = service(
