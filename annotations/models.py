@@ -209,7 +209,35 @@ class Assignment(models.Model):
         return f"{self.document} -> {self.coder} ({self.status})"
 
 
-class Segment(models.Model):
+def span_valid(name: str) -> models.CheckConstraint:
+    """0 <= start < end, the invariant of every coded span."""
+    return models.CheckConstraint(
+        condition=Q(start__gte=0) & Q(end__gt=F("start")), name=name
+    )
+
+
+class CodedSpan(models.Model):
+    """What a coder's segment and a consensus segment share: a span of the
+    document's text (code points, end exclusive), its quote, a memo, a version
+    for optimistic locking and a soft deletion."""
+
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    quote = models.TextField()
+    memo = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["start", "end", "id"]
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Segment(CodedSpan):
     """A coded span: one coder applied one code to ``text[start:end]``."""
 
     document = models.ForeignKey(
@@ -219,25 +247,13 @@ class Segment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="segments"
     )
     code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="segments")
-    start = models.PositiveIntegerField()
-    end = models.PositiveIntegerField()
-    quote = models.TextField()
-    memo = models.TextField(blank=True)
     # Sent by the browser so a retried request never makes a duplicate.
     client_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
-    deleted_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["start", "end", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(start__gte=0) & Q(end__gt=F("start")),
-                name="segment_span_valid",
-            )
-        ]
+    class Meta(CodedSpan.Meta):
+        constraints = [span_valid("segment_span_valid")]
         indexes = [
             models.Index(fields=["document", "coder"]),
             models.Index(fields=["coder", "updated_at"]),
@@ -245,10 +261,6 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} [{self.start}, {self.end}) by {self.coder}"
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
 
 
 class AdjudicationState(models.Model):
@@ -282,7 +294,7 @@ class AdjudicationState(models.Model):
         return f"{self.document}: {self.status}"
 
 
-class ConsensusSegment(models.Model):
+class ConsensusSegment(CodedSpan):
     """An adjudicated segment: part of the consensus version of a document."""
 
     class Decision(models.TextChoices):
@@ -299,10 +311,6 @@ class ConsensusSegment(models.Model):
     code = models.ForeignKey(
         Code, on_delete=models.PROTECT, related_name="consensus_segments"
     )
-    start = models.PositiveIntegerField()
-    end = models.PositiveIntegerField()
-    quote = models.TextField()
-    memo = models.TextField(blank=True)
     decision = models.CharField(max_length=12, choices=Decision.choices)
     note = models.TextField(blank=True, help_text="Why the adjudicator decided so.")
     sources = models.ManyToManyField(Segment, blank=True, related_name="consensus_uses")
@@ -314,18 +322,10 @@ class ConsensusSegment(models.Model):
         related_name="consensus_decisions",
     )
     decided_at = models.DateTimeField(auto_now_add=True)
-    version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
-    deleted_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["start", "end", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(start__gte=0) & Q(end__gt=F("start")),
-                name="consensus_span_valid",
-            )
-        ]
+    class Meta(CodedSpan.Meta):
+        constraints = [span_valid("consensus_span_valid")]
 
     def __str__(self) -> str:
         return f"consensus {self.code} [{self.start}, {self.end})"
