@@ -104,7 +104,12 @@ def _undo_stack(request: HttpRequest, document: Document) -> list[dict]:
     return request.session.get(UNDO_KEY, {}).get(str(document.pk), [])
 
 
-def _undo_push(request: HttpRequest, document: Document, entry: dict) -> None:
+def _undo_push(
+    request: HttpRequest, document: Document, op: str, segment: Segment, label: str,
+    **extra,
+) -> None:  # fmt: skip
+    """Remember the coder's change to ``segment`` so that Undo can revert it."""
+    entry = {"op": op, "id": segment.pk, **extra, "label": label}
     stacks = request.session.get(UNDO_KEY, {})
     stack = stacks.pop(str(document.pk), [])[-(UNDO_LIMIT - 1) :]
     stack.append(entry)
@@ -208,9 +213,11 @@ def _panel(request, project, document, segment, *, also_ids=(), conflict=None) -
     return Panel(segment=segment, editable=editable, also=also, conflict=conflict)
 
 
-def _label(segment: Segment, codebook_path: str) -> str:
+def _label(request: HttpRequest, project: Project, segment: Segment) -> str:
+    """The segment's code path and the start of its quote, for messages."""
+    path = _codebook(request, project).path(segment.code_id)
     quote = segment.quote if len(segment.quote) <= 40 else segment.quote[:39] + "…"
-    return f"{codebook_path} “{quote}”"
+    return f"{path} “{quote}”"
 
 
 def _int_list(raw: str) -> list[int]:
@@ -307,13 +314,9 @@ def segment_create(request: HttpRequest, slug: str, document_id: int) -> HttpRes
     except ValidationError as exc:
         return _respond(request, project, document, status=400,
                         message=f"The segment was not saved. {_errors(exc)}")  # fmt: skip
-    label = _label(segment, _codebook(request, project).path(segment.code_id))
+    label = _label(request, project, segment)
     if created:
-        _undo_push(
-            request,
-            document,
-            {"op": "create", "id": segment.pk, "label": f"add {label}"},
-        )
+        _undo_push(request, document, "create", segment, f"add {label}")
     return _respond(request, project, document, status=201 if created else 200,
                     message=f"Added {label}.")  # fmt: skip
 
@@ -356,11 +359,11 @@ def segment_update(
         panel = _panel(request, project, document, segment)
         return _respond(request, project, document, status=400, panel=panel,
                         include_panel=True, message=f"Not saved. {_errors(exc)}")  # fmt: skip
-    label = _label(updated, _codebook(request, project).path(updated.code_id))
-    if (updated.code_id, updated.memo) != (before["code"], before["memo"]):
-        after = {"code": updated.code_id, "memo": updated.memo}
-        _undo_push(request, document, {"op": "update", "id": updated.pk, "before": before,
-                                       "after": after, "label": f"change {label}"})  # fmt: skip
+    label = _label(request, project, updated)
+    after = {"code": updated.code_id, "memo": updated.memo}
+    if after != before:
+        _undo_push(request, document, "update", updated, f"change {label}",
+                   before=before, after=after)  # fmt: skip
     panel = _panel(request, project, document, updated)
     return _respond(request, project, document, panel=panel, include_panel=True,
                     message=f"Saved {label}.")  # fmt: skip
@@ -393,13 +396,9 @@ def segment_delete(
             status=400,
             message=f"Not deleted. {_errors(exc)}",
         )
-    label = _label(segment, _codebook(request, project).path(segment.code_id))
+    label = _label(request, project, segment)
     if not was_deleted:
-        _undo_push(
-            request,
-            document,
-            {"op": "delete", "id": segment.pk, "label": f"delete {label}"},
-        )
+        _undo_push(request, document, "delete", segment, f"delete {label}")
     return _respond(request, project, document, include_panel=True,
                     message=f"Deleted {label}. Undo brings it back.")  # fmt: skip
 
@@ -423,7 +422,7 @@ def segment_restore(
             status=400,
             message=f"Not restored. {_errors(exc)}",
         )
-    label = _label(segment, _codebook(request, project).path(segment.code_id))
+    label = _label(request, project, segment)
     return _respond(request, project, document, message=f"Restored {label}.")
 
 
