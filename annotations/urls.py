@@ -98,7 +98,7 @@ urlpatterns = [
         name="assignments_rebalance",
     ),
     path("p/<slug:slug>/progress/", progress.progress, name="progress"),
-    # The coding page (views/coding.py).
+    # The coding page (views/coding/).
     path("p/<slug:slug>/next/", coding.next_article, name="next_article"),
     path("p/<slug:slug>/codes.css", coding.codes_css, name="codes_css"),
     path("p/<slug:slug>/d/<int:document_id>/", coding.coding_page, name="coding_page"),

@@ -1,0 +1,198 @@
+"""What the coding page's views share: loading what the request names (404
+for outsiders), the session's undo stacks and "show others" choice, the
+page's context, and the answer to a change (fragments for htmx, a redirect or
+the page otherwise)."""
+
+import uuid
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from ... import permissions
+from ...models import Assignment, Code, Document, Project, Segment
+from ...selectors import coding as selectors
+
+UNDO_KEY = "wb-undo"
+UNDO_LIMIT = 50  # steps per article
+UNDO_DOCUMENTS = 5  # articles
+OTHERS_KEY = "wb-others"
+
+
+@dataclass
+class Panel:
+    segment: Segment
+    editable: bool
+    also: list[Segment]
+    conflict: dict | None = None
+    path: str = ""  # the code's path, filled in by _context
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _load(
+    request: HttpRequest, slug: str, document_id: int
+) -> tuple[Project, Document]:
+    project = permissions.project_get_or_404(request.user, slug)
+    return project, permissions.document_get_or_404(request.user, project, document_id)
+
+
+def _segment(
+    request: HttpRequest, project: Project, document: Document, segment_id: int
+) -> Segment:
+    segment = permissions.segment_get_or_404(request.user, project, segment_id)
+    if segment.document_id != document.pk:
+        raise Http404("No such segment.")
+    return segment
+
+
+def _own_segment(request, project, document, segment_id) -> Segment:
+    segment = _segment(request, project, document, segment_id)
+    if segment.deleted_at is not None and segment.coder_id != request.user.pk:
+        raise Http404("No such segment.")
+    if not permissions.can_edit_segment(request.user, segment):
+        raise _Refused("You can change only your own segments.", status=403)
+    return segment
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, *, status: int = 400):
+        self.status = status
+        super().__init__(message)
+
+
+def _errors(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def _form_errors(form: forms.Form) -> str:
+    return " ".join(f"{name}: {'; '.join(errs)}" for name, errs in form.errors.items())
+
+
+def _undo_stack(request: HttpRequest, document: Document) -> list[dict]:
+    return request.session.get(UNDO_KEY, {}).get(str(document.pk), [])
+
+
+def _undo_push(
+    request: HttpRequest, document: Document, op: str, segment: Segment, label: str,
+    **extra,
+) -> None:  # fmt: skip
+    """Remember the coder's change to ``segment`` so that Undo can revert it."""
+    entry = {"op": op, "id": segment.pk, **extra, "label": label}
+    stacks = request.session.get(UNDO_KEY, {})
+    stack = stacks.pop(str(document.pk), [])[-(UNDO_LIMIT - 1) :]
+    stack.append(entry)
+    stacks[str(document.pk)] = stack
+    # The session keeps the stacks of the few articles coded last, not all.
+    while len(stacks) > UNDO_DOCUMENTS:
+        stacks.pop(next(iter(stacks)))
+    request.session[UNDO_KEY] = stacks
+
+
+def _undo_pop(request: HttpRequest, document: Document) -> None:
+    stacks = request.session.get(UNDO_KEY, {})
+    if stacks.get(str(document.pk)):
+        stacks[str(document.pk)].pop()
+        request.session[UNDO_KEY] = stacks
+
+
+def _show_others(request: HttpRequest, project: Project) -> bool:
+    return bool(request.session.get(OTHERS_KEY, {}).get(str(project.pk)))
+
+
+def _codebook(request: HttpRequest, project: Project) -> selectors.Codebook:
+    """The codebook, read once per request."""
+    cache = request.__dict__.setdefault("_wb_codebooks", {})
+    if project.pk not in cache:
+        cache[project.pk] = selectors.codebook_get(project)
+    return cache[project.pk]
+
+
+def _code(project: Project, code_id: int | None) -> Code | None:
+    if code_id is None:
+        return None
+    # Only this project's codes: another project's ids must not be probeable.
+    code = project.codes.filter(pk=code_id).first()
+    if code is None:
+        raise ValidationError({"code": f"There is no code {code_id} in this project."})
+    return code
+
+
+def _context(request, project, document, *, panel=None, message="", level="success",
+             include_panel=False) -> dict:  # fmt: skip
+    page = selectors.coding_page_get(
+        user=request.user, project=project, document=document,
+        show_others=_show_others(request, project),
+        codebook=_codebook(request, project),
+    )  # fmt: skip
+    if panel is not None:
+        panel.path = page.codebook.path(panel.segment.code_id)
+        for other in panel.also:
+            other.path = page.codebook.path(other.code_id)
+    stack = _undo_stack(request, document)
+    base = reverse("coding_page", args=[project.slug, document.pk])
+    return {
+        "page": page,
+        "panel": panel,
+        "message": message,
+        "level": level,
+        "undo": stack[-1] if stack and page.can_code else None,
+        "include_panel": include_panel,
+        "page_url": base,
+        "segments_url": f"{base}segments/",
+        "client_id": uuid.uuid4(),
+    }
+
+
+def _respond(request, project, document, *, status=200, message="", level="success",
+             panel=None, include_panel=False) -> HttpResponse:  # fmt: skip
+    """Changed regions for htmx; a redirect (success) or the page (error) otherwise."""
+    if not request.htmx and status < 400:
+        if message:
+            level_ = messages.SUCCESS if level == "success" else messages.INFO
+            messages.add_message(request, level_, message)
+        url = reverse("coding_page", args=[project.slug, document.pk])
+        if panel is not None and panel.segment.deleted_at is None:
+            url += f"?seg={panel.segment.pk}#panel"
+        return redirect(url)
+    ctx = _context(request, project, document, panel=panel, message=message,
+                   level="error" if status >= 400 else level,
+                   include_panel=include_panel)  # fmt: skip
+    template = "annotations/coding.html" + ("#changed" if request.htmx else "")
+    return render(request, template, ctx, status=status)
+
+
+def _panel(request, project, document, segment, *, also_ids=(), conflict=None) -> Panel:
+    assignment = permissions.assignment_for(request.user, document)
+    also = []
+    if also_ids:
+        # The other segments under the clicked spot, as the page shows them.
+        visible = permissions.segments_visible(request.user, project).filter(
+            document=document, pk__in=[i for i in also_ids if i != segment.pk]
+        )
+        if assignment is not None and not _show_others(request, project):
+            visible = visible.filter(coder=request.user)
+        also = list(visible.select_related("coder").order_by("start", "end", "id"))
+    editable = (
+        permissions.can_edit_segment(request.user, segment)
+        and segment.deleted_at is None
+        and assignment is not None
+        and assignment.status != Assignment.Status.DONE
+    )
+    return Panel(segment=segment, editable=editable, also=also, conflict=conflict)
+
+
+def _label(request: HttpRequest, project: Project, segment: Segment) -> str:
+    """The segment's code path and the start of its quote, for messages."""
+    path = _codebook(request, project).path(segment.code_id)
+    quote = segment.quote if len(segment.quote) <= 40 else segment.quote[:39] + "…"
+    return f"{path} “{quote}”"
+
+
+def _int_list(raw: str) -> list[int]:
+    return [int(x) for x in raw.replace(",", " ").split() if x.isdigit()][:20]

@@ -1,0 +1,263 @@
+"""The segment panel and the changes to segments: create, update, delete,
+restore and undo."""
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from ...models import Code, Segment
+from ...services import coding as services
+from ...services.errors import ConflictError
+from .base import (
+    _code,
+    _codebook,
+    _context,
+    _errors,
+    _form_errors,
+    _int_list,
+    _label,
+    _load,
+    _own_segment,
+    _panel,
+    _Refused,
+    _respond,
+    _segment,
+    _undo_pop,
+    _undo_push,
+    _undo_stack,
+)
+
+
+class SegmentCreateForm(forms.Form):
+    code = forms.IntegerField()
+    start = forms.IntegerField(min_value=0)
+    end = forms.IntegerField(min_value=0)
+    # Optional only for the no-JS form, where the coder types code-point
+    # offsets; the page's script always sends the selected text.
+    quote = forms.CharField(strip=False, required=False)
+    memo = forms.CharField(strip=False, required=False)
+    client_id = forms.UUIDField(required=False)
+
+
+class SegmentUpdateForm(forms.Form):
+    code = forms.IntegerField(required=False)
+    memo = forms.CharField(strip=False, required=False)
+    version = forms.IntegerField(min_value=1, required=False)
+
+
+@login_required
+@require_GET
+def segment_detail(
+    request: HttpRequest, slug: str, document_id: int, segment_id: int
+) -> HttpResponse:
+    project, document = _load(request, slug, document_id)
+    segment = _segment(request, project, document, segment_id)
+    if segment.deleted_at is not None:
+        raise Http404("No such segment.")
+    panel = _panel(request, project, document, segment,
+                   also_ids=_int_list(request.GET.get("also", "")))  # fmt: skip
+    if not request.htmx:
+        return redirect(
+            f"{reverse('coding_page', args=[slug, document_id])}?seg={segment_id}#panel"
+        )
+    ctx = _context(request, project, document, panel=panel)
+    return render(request, "annotations/coding.html#panel", ctx)
+
+
+@login_required
+@require_POST
+def segment_create(request: HttpRequest, slug: str, document_id: int) -> HttpResponse:
+    project, document = _load(request, slug, document_id)
+    form = SegmentCreateForm(request.POST)
+    if not form.is_valid():
+        return _respond(request, project, document, status=400,
+                        message=f"The segment was not saved. {_form_errors(form)}")  # fmt: skip
+    data = form.cleaned_data
+    quote = (
+        data["quote"]
+        if "quote" in request.POST
+        else document.text[data["start"] : data["end"]]
+    )
+    try:
+        segment, created = services.segment_create(
+            document=document, coder=request.user, code=_code(project, data["code"]),
+            start=data["start"], end=data["end"], quote=quote,
+            memo=data["memo"].replace("\r\n", "\n"), client_id=data["client_id"],
+        )  # fmt: skip
+    except ValidationError as exc:
+        return _respond(request, project, document, status=400,
+                        message=f"The segment was not saved. {_errors(exc)}")  # fmt: skip
+    label = _label(request, project, segment)
+    if created:
+        _undo_push(request, document, "create", segment, f"add {label}")
+    return _respond(request, project, document, status=201 if created else 200,
+                    message=f"Added {label}.")  # fmt: skip
+
+
+@login_required
+@require_POST
+def segment_update(
+    request: HttpRequest, slug: str, document_id: int, segment_id: int
+) -> HttpResponse:
+    project, document = _load(request, slug, document_id)
+    try:
+        segment = _own_segment(request, project, document, segment_id)
+    except _Refused as exc:
+        return _respond(request, project, document, status=exc.status, message=str(exc))
+    form = SegmentUpdateForm(request.POST)
+    if not form.is_valid():
+        return _respond(request, project, document, status=400,
+                        message=f"Not saved. {_form_errors(form)}")  # fmt: skip
+    data = form.cleaned_data
+    memo = data["memo"].replace("\r\n", "\n") if "memo" in request.POST else None
+    before = {"code": segment.code_id, "memo": segment.memo}
+    try:
+        updated = services.segment_update(
+            segment=segment, actor=request.user, code=_code(project, data["code"]),
+            memo=memo, expected_version=data["version"],
+        )  # fmt: skip
+    except ConflictError as exc:
+        mine = {
+            "code": data["code"] or segment.code_id,
+            "memo": memo if memo is not None else segment.memo,
+        }
+        panel = _panel(request, project, document, segment, conflict={
+            "mine": mine, "saved": exc.current,
+            "mine_path": _codebook(request, project).path(mine["code"]),
+            "saved_path": _codebook(request, project).path(exc.current["code"]),
+        })  # fmt: skip
+        return _respond(request, project, document, status=409, panel=panel, include_panel=True,
+                        message=f"Not saved: {exc} Both versions are shown beside the text.")  # fmt: skip
+    except ValidationError as exc:
+        panel = _panel(request, project, document, segment)
+        return _respond(request, project, document, status=400, panel=panel,
+                        include_panel=True, message=f"Not saved. {_errors(exc)}")  # fmt: skip
+    label = _label(request, project, updated)
+    after = {"code": updated.code_id, "memo": updated.memo}
+    if after != before:
+        _undo_push(request, document, "update", updated, f"change {label}",
+                   before=before, after=after)  # fmt: skip
+    panel = _panel(request, project, document, updated)
+    return _respond(request, project, document, panel=panel, include_panel=True,
+                    message=f"Saved {label}.")  # fmt: skip
+
+
+@login_required
+@require_POST
+def segment_delete(
+    request: HttpRequest, slug: str, document_id: int, segment_id: int
+) -> HttpResponse:
+    project, document = _load(request, slug, document_id)
+    form = SegmentUpdateForm(request.POST)
+    version = form.cleaned_data["version"] if form.is_valid() else None
+    try:
+        segment = _own_segment(request, project, document, segment_id)
+        was_deleted = segment.deleted_at is not None
+        segment = services.segment_delete(
+            segment=segment, actor=request.user, expected_version=version
+        )
+    except _Refused as exc:
+        return _respond(request, project, document, status=exc.status, message=str(exc))
+    except ConflictError as exc:
+        return _respond(request, project, document, status=409,
+                        message=f"Not deleted: {exc} Open it again to see the saved version.")  # fmt: skip
+    except ValidationError as exc:
+        return _respond(
+            request,
+            project,
+            document,
+            status=400,
+            message=f"Not deleted. {_errors(exc)}",
+        )
+    label = _label(request, project, segment)
+    if not was_deleted:
+        _undo_push(request, document, "delete", segment, f"delete {label}")
+    return _respond(request, project, document, include_panel=True,
+                    message=f"Deleted {label}. Undo brings it back.")  # fmt: skip
+
+
+@login_required
+@require_POST
+def segment_restore(
+    request: HttpRequest, slug: str, document_id: int, segment_id: int
+) -> HttpResponse:
+    project, document = _load(request, slug, document_id)
+    try:
+        segment = _own_segment(request, project, document, segment_id)
+        segment = services.segment_restore(segment=segment, actor=request.user)
+    except _Refused as exc:
+        return _respond(request, project, document, status=exc.status, message=str(exc))
+    except ValidationError as exc:
+        return _respond(
+            request,
+            project,
+            document,
+            status=400,
+            message=f"Not restored. {_errors(exc)}",
+        )
+    label = _label(request, project, segment)
+    return _respond(request, project, document, message=f"Restored {label}.")
+
+
+@login_required
+@require_POST
+def coding_undo(request: HttpRequest, slug: str, document_id: int) -> HttpResponse:
+    """Revert the coder's last change to this article: create -> delete,
+    delete -> restore, change -> the previous code and memo."""
+    project, document = _load(request, slug, document_id)
+    stack = _undo_stack(request, document)
+    if not stack:
+        return _respond(
+            request, project, document, message="Nothing to undo.", level="info"
+        )
+    entry = stack[-1]
+    segment = Segment.objects.filter(
+        pk=entry["id"], document=document, coder=request.user
+    ).first()
+    if segment is None:
+        _undo_pop(request, document)
+        return _respond(
+            request, project, document, status=409, message="That segment is gone."
+        )
+    try:
+        _undo_apply(request, segment, entry)
+    except ConflictError as exc:
+        _undo_pop(request, document)
+        return _respond(
+            request, project, document, status=409, message=f"Cannot undo: {exc}"
+        )
+    except ValidationError as exc:
+        return _respond(
+            request,
+            project,
+            document,
+            status=400,
+            message=f"Cannot undo. {_errors(exc)}",
+        )
+    _undo_pop(request, document)
+    return _respond(request, project, document, include_panel=True,
+                    message=f"Undone: {entry['label']}.")  # fmt: skip
+
+
+def _undo_apply(request: HttpRequest, segment: Segment, entry: dict) -> None:
+    if entry["op"] == "create":
+        services.segment_delete(segment=segment, actor=request.user)
+    elif entry["op"] == "delete":
+        services.segment_restore(segment=segment, actor=request.user)
+    elif entry["op"] == "update":
+        # Undo only what this page changed: if the segment was changed
+        # elsewhere since, refuse rather than overwrite that change.
+        if (segment.code_id, segment.memo) != (
+            entry["after"]["code"],
+            entry["after"]["memo"],
+        ):
+            raise ConflictError("the segment was changed elsewhere since.", current={})
+        services.segment_update(
+            segment=segment, actor=request.user,
+            code=Code.objects.get(pk=entry["before"]["code"]),
+            memo=entry["before"]["memo"], expected_version=segment.version,
+        )  # fmt: skip
