@@ -21,7 +21,7 @@ TABLE_HEAD = [
 ]
 MACHINE_HEAD = [
     "| run | date | commit | cores | memory | CPU | database | Python / Django "
-    "| load average (1, 5, 15 min) at start | command |",
+    "| load average (1, 5, 15 min) at start / end | command |",
     "|---|---|---|---|---|---|---|---|---|---|",
 ]
 VERDICT = {"met": "✅ met", "missed": "❌ missed", "n/a": "—"}
@@ -112,7 +112,10 @@ def markdown_update(path: Path, results: dict) -> None:
     cells = [
         results["size"], m["date"], m["commit"], m["cores"], f"{m['memory_gb']} GB",
         m["cpu"], m["database"], f"{m['python']} / {m['django']}",
-        ", ".join(str(x) for x in m.get("load_average", [])),
+        " / ".join(
+            ", ".join(str(x) for x in m.get(k, []))
+            for k in ("load_average", "load_average_end") if m.get(k)
+        ),
         f"`{results['command']}`",
     ]  # fmt: skip
     machines[results["size"]] = "| " + " | ".join(_cell(c) for c in cells) + " |"

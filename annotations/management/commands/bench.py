@@ -1,6 +1,8 @@
 """Measure every figure of the benchmark (issue 8) and write BENCHMARKS.md."""
 
+import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -87,6 +89,7 @@ class Command(BaseCommand):
                 f"  => {entry['measured']}  [{format_spread(entry)}] {entry['verdict']}"
             )
         results["seconds"] = time.perf_counter() - t0
+        results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         json_path = Path(
             o["json"] or Path(settings.BASE_DIR) / "bench-results" / f"{size}.json"
         )
@@ -103,14 +106,11 @@ class Command(BaseCommand):
 
 
 def argparse_hidden():
-    import argparse
-
     return argparse.SUPPRESS
 
 
 def _command(argv: list[str]) -> str:
     """The command line, with the database it ran on (credentials removed)."""
-    import os
     import re
 
     args = argv[1:] if argv and argv[0].endswith("manage.py") else argv
