@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from annotations.models import Assignment, Membership, Segment
 from tests import factories
+from tests.browser.helpers import drag_select
 
 # pytest-playwright's session fixture base_url trips pytest 9's deprecation
 # (raised as an error by pyproject's filterwarnings).
@@ -40,30 +41,6 @@ def coding(transactional_db):
     for d in (doc, following):
         Assignment.objects.create(document=d, coder=coder)
     return {"doc": doc, "next": following, "codes": codes, "coder": coder}
-
-
-def drag_select(page, needle, backwards=False):
-    """Drag the real mouse over `needle` (from inside its first character to
-    inside its last); the page snaps the selection to whole words."""
-    box = page.evaluate(
-        """(needle) => {
-          const block = document.getElementById('text-block');
-          const i = block.textContent.indexOf(needle);
-          const r = window.workbenchCoding.rangeFromU16(i, i + needle.length);
-          const rects = Array.from(r.getClientRects()).filter((x) => x.width > 0);
-          const a = rects[0], z = rects[rects.length - 1];
-          return {x1: a.left + 2, y1: a.top + a.height / 2,
-                  x2: z.right - 2, y2: z.top + z.height / 2};
-        }""",
-        needle,
-    )
-    start, end = (box["x1"], box["y1"]), (box["x2"], box["y2"])
-    if backwards:
-        start, end = end, start
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=6)
-    page.mouse.up()
 
 
 def segment(doc, quote):

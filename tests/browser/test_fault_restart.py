@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from annotations.bench.load import app_server
 from annotations.models import Assignment, Membership, Segment
 from tests import factories
+from tests.browser.helpers import drag_select
 
 pytestmark = [
     pytest.mark.postgres,
@@ -30,25 +31,6 @@ BEFORE = ["Europol", "referral", "Telegram"]  # saved while the server is up
 IN_FLIGHT = "Thousands"  # sent as the server dies
 WHILE_DOWN = ["accounts", "analysts", "moderators"]  # queued while it is down
 KEYS = "acp"
-
-
-def drag_select(page, needle):
-    box = page.evaluate(
-        """(needle) => {
-          const block = document.getElementById('text-block');
-          const i = block.textContent.indexOf(needle);
-          const r = window.workbenchCoding.rangeFromU16(i, i + needle.length);
-          const rects = Array.from(r.getClientRects()).filter((x) => x.width > 0);
-          const a = rects[0], z = rects[rects.length - 1];
-          return {x1: a.left + 2, y1: a.top + a.height / 2,
-                  x2: z.right - 2, y2: z.top + z.height / 2};
-        }""",
-        needle,
-    )
-    page.mouse.move(box["x1"], box["y1"])
-    page.mouse.down()
-    page.mouse.move(box["x2"], box["y2"], steps=4)
-    page.mouse.up()
 
 
 def shown_as_saved(page) -> set[int]:
@@ -89,7 +71,7 @@ def test_segments_survive_a_server_crash_and_restart(
         seglist, outbox = page.locator("#segment-list"), page.locator("#outbox")
 
         for i, word in enumerate(BEFORE):
-            drag_select(page, word)
+            drag_select(page, word, steps=4)
             page.keyboard.press(KEYS[i % 3])
             expect(seglist).to_contain_text(word)
             seen |= shown_as_saved(page)
@@ -107,7 +89,7 @@ def test_segments_survive_a_server_crash_and_restart(
             route.abort("connectionreset")
 
         page.route("**/segments/", answer_lost)
-        drag_select(page, IN_FLIGHT)
+        drag_select(page, IN_FLIGHT, steps=4)
         page.keyboard.press("a")
         deadline = time.monotonic() + 10
         while not lost and time.monotonic() < deadline:
@@ -117,7 +99,7 @@ def test_segments_survive_a_server_crash_and_restart(
         assert Segment.objects.filter(quote=IN_FLIGHT).count() == 1  # saved...
         assert IN_FLIGHT not in seglist.inner_text()  # ...but not shown as saved
         for i, word in enumerate(WHILE_DOWN):
-            drag_select(page, word)
+            drag_select(page, word, steps=4)
             page.keyboard.press(KEYS[i % 3])
         expect(outbox).to_contain_text("Not saved yet")
         seen |= shown_as_saved(page)
