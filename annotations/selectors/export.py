@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from ..exporters.names import code_variables
 from ..exporters.rows import (
@@ -81,6 +81,27 @@ class ExportFilter:
 
 def _rank(coder: int) -> int:
     return _LAST if coder == CONSENSUS_KEY else coder
+
+
+def _segments(
+    project: Project, filt: ExportFilter
+) -> tuple[QuerySet[Segment] | None, QuerySet[ConsensusSegment] | None]:
+    """The live segments the filter selects: the coders' (None when it selects
+    no coder) and the consensus (None when it leaves the consensus out)."""
+    coded = consensus = None
+    if filt.coder_ids is None or filt.coder_ids:
+        coded = Segment.objects.filter(
+            filt.time_q("created_at"), document__project=project,
+            deleted_at__isnull=True,
+        )  # fmt: skip
+        if filt.coder_ids is not None:
+            coded = coded.filter(coder_id__in=filt.coder_ids)
+    if filt.consensus:
+        consensus = ConsensusSegment.objects.filter(
+            filt.time_q("decided_at"), document__project=project,
+            deleted_at__isnull=True,
+        )  # fmt: skip
+    return coded, consensus
 
 
 def export_codes(project: Project) -> list[CodeInfo]:
@@ -173,23 +194,15 @@ def document_texts(project: Project) -> Iterator[tuple[int, str]]:
 def segment_rows(project: Project, filt: ExportFilter) -> Iterator[SegmentRow]:
     """Live segments by document, then coder (the consensus last), then span."""
     streams = []
-    if filt.coder_ids is None or filt.coder_ids:
-        qs = Segment.objects.filter(
-            filt.time_q("created_at"), document__project=project,
-            deleted_at__isnull=True,
-        )  # fmt: skip
-        if filt.coder_ids is not None:
-            qs = qs.filter(coder_id__in=filt.coder_ids)
-        qs = qs.order_by("document_id", "coder_id", "start", "end", "id").values_list(
+    coded, consensus = _segments(project, filt)
+    if coded is not None:
+        qs = coded.order_by("document_id", "coder_id", "start", "end", "id").values_list(
             "id", "document_id", "coder_id", "code_id", "start", "end", "quote",
             "memo", "created_at", "updated_at",
         )  # fmt: skip
         streams.append(SegmentRow._make(r) for r in qs.iterator(chunk_size=CHUNK))
-    if filt.consensus:
-        qs = ConsensusSegment.objects.filter(
-            filt.time_q("decided_at"), document__project=project,
-            deleted_at__isnull=True,
-        ).order_by("document_id", "start", "end", "id").values_list(
+    if consensus is not None:
+        qs = consensus.order_by("document_id", "start", "end", "id").values_list(
             "id", "document_id", "code_id", "start", "end", "quote", "memo",
             "decided_at", "updated_at",
         )  # fmt: skip
@@ -203,27 +216,17 @@ def segment_rows(project: Project, filt: ExportFilter) -> Iterator[SegmentRow]:
 def count_rows(project: Project, filt: ExportFilter) -> Iterator[CountRow]:
     """Segments per (document, coder, code), ordered by document then coder."""
     streams = []
-    if filt.coder_ids is None or filt.coder_ids:
-        qs = Segment.objects.filter(
-            filt.time_q("created_at"), document__project=project,
-            deleted_at__isnull=True,
-        )  # fmt: skip
-        if filt.coder_ids is not None:
-            qs = qs.filter(coder_id__in=filt.coder_ids)
+    coded, consensus = _segments(project, filt)
+    if coded is not None:
         qs = (
-            qs.values_list("document_id", "coder_id", "code_id")
+            coded.values_list("document_id", "coder_id", "code_id")
             .annotate(n=Count("id"))
             .order_by("document_id", "coder_id", "code_id")
         )
         streams.append(CountRow._make(r) for r in qs.iterator(chunk_size=CHUNK))
-    if filt.consensus:
+    if consensus is not None:
         qs = (
-            ConsensusSegment.objects.filter(
-                filt.time_q("decided_at"),
-                document__project=project,
-                deleted_at__isnull=True,
-            )  # fmt: skip
-            .values_list("document_id", "code_id")
+            consensus.values_list("document_id", "code_id")
             .annotate(n=Count("id"))
             .order_by("document_id", "code_id")
         )
@@ -271,23 +274,15 @@ def code_coder_counts(
 ) -> dict[tuple[int, int], int]:
     """Segments per (code id, coder key): the codebook's counts per coder."""
     counts: dict[tuple[int, int], int] = {}
-    if filt.coder_ids is None or filt.coder_ids:
-        qs = Segment.objects.filter(
-            filt.time_q("created_at"), document__project=project,
-            deleted_at__isnull=True,
-        )  # fmt: skip
-        if filt.coder_ids is not None:
-            qs = qs.filter(coder_id__in=filt.coder_ids)
+    coded, consensus = _segments(project, filt)
+    if coded is not None:
         for code, coder, n in (
-            qs.values_list("code_id", "coder_id").annotate(n=Count("id")).order_by()
+            coded.values_list("code_id", "coder_id").annotate(n=Count("id")).order_by()
         ):
             counts[(code, coder)] = n
-    if filt.consensus:
-        qs = ConsensusSegment.objects.filter(
-            filt.time_q("decided_at"), document__project=project,
-            deleted_at__isnull=True,
-        )  # fmt: skip
-        for code, n in qs.values_list("code_id").annotate(n=Count("id")).order_by():
+    if consensus is not None:
+        per_code = consensus.values_list("code_id").annotate(n=Count("id")).order_by()
+        for code, n in per_code:
             counts[(code, CONSENSUS_KEY)] = n
     return counts
 
@@ -333,18 +328,5 @@ def export_context(
 
 def export_segment_count(project: Project, filt: ExportFilter) -> int:
     """How many segments (consensus included) an export with this filter holds."""
-    n = 0
-    if filt.coder_ids is None or filt.coder_ids:
-        qs = Segment.objects.filter(
-            filt.time_q("created_at"), document__project=project,
-            deleted_at__isnull=True,
-        )  # fmt: skip
-        if filt.coder_ids is not None:
-            qs = qs.filter(coder_id__in=filt.coder_ids)
-        n += qs.count()
-    if filt.consensus:
-        n += ConsensusSegment.objects.filter(
-            filt.time_q("decided_at"), document__project=project,
-            deleted_at__isnull=True,
-        ).count()  # fmt: skip
-    return n
+    coded, consensus = _segments(project, filt)
+    return sum(qs.count() for qs in (coded, consensus) if qs is not None)
