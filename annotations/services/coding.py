@@ -1,5 +1,6 @@
 """Coding: creating, changing and deleting segments; marking work done."""
 
+import datetime as dt
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -193,17 +194,9 @@ def segment_delete(
         # Deleting twice (a retried request) is not a conflict.
         return segment
     _check_version(segment, expected_version)
-    _open_assignment(document=segment.document, coder=segment.coder)
-    before = segment_snapshot(segment)
-    segment.deleted_at = timezone.now()
-    segment.version += 1
-    segment.save(update_fields=["deleted_at", "version", "updated_at"])
-    history_record(
-        project=segment.document.project, document=segment.document, user=actor,
-        entity="segment", entity_id=segment.pk, action="delete",
-        before=before, after=segment_snapshot(segment), via=via,
-    )  # fmt: skip
-    return segment
+    return _set_deleted(
+        segment, deleted_at=timezone.now(), actor=actor, action="delete", via=via
+    )
 
 
 @transaction.atomic
@@ -213,14 +206,29 @@ def segment_restore(
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     if segment.deleted_at is None:
         return segment
+    return _set_deleted(
+        segment, deleted_at=None, actor=actor, action="restore", via=via
+    )
+
+
+def _set_deleted(
+    segment: Segment,
+    *,
+    deleted_at: dt.datetime | None,
+    actor: AbstractBaseUser,
+    action: str,
+    via: str,
+) -> Segment:
+    """Soft-delete or restore a locked segment (its assignment must still be
+    open): a new version and a history event."""
     _open_assignment(document=segment.document, coder=segment.coder)
     before = segment_snapshot(segment)
-    segment.deleted_at = None
+    segment.deleted_at = deleted_at
     segment.version += 1
     segment.save(update_fields=["deleted_at", "version", "updated_at"])
     history_record(
         project=segment.document.project, document=segment.document, user=actor,
-        entity="segment", entity_id=segment.pk, action="restore",
+        entity="segment", entity_id=segment.pk, action=action,
         before=before, after=segment_snapshot(segment), via=via,
     )  # fmt: skip
     return segment
