@@ -7,6 +7,7 @@ document marked adjudicated is read-only until it is reopened.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -499,14 +500,7 @@ def consensus_delete(
     consensus = _consensus_locked(consensus, expected_version)
     if consensus.deleted_at is not None:
         return consensus
-    sources = _source_ids(consensus)
-    before = consensus_snapshot(consensus, sources)
-    consensus.deleted_at = timezone.now()
-    consensus.version += 1
-    consensus.save(update_fields=["deleted_at", "version", "updated_at"])
-    _record(consensus.document, actor, "consensus", consensus, "delete", before,
-            consensus_snapshot(consensus, sources), via)  # fmt: skip
-    return consensus
+    return _set_deleted(consensus, timezone.now(), actor, "delete", via)
 
 
 @transaction.atomic
@@ -517,12 +511,24 @@ def consensus_restore(
     consensus = _consensus_locked(consensus, None)
     if consensus.deleted_at is None:
         return consensus
+    return _set_deleted(consensus, None, actor, "restore", via)
+
+
+def _set_deleted(
+    consensus: ConsensusSegment,
+    deleted_at: dt.datetime | None,
+    actor: AbstractBaseUser,
+    action: str,
+    via: str,
+) -> ConsensusSegment:
+    """Soft-delete or restore a locked consensus segment: a new version and a
+    history event."""
     sources = _source_ids(consensus)
     before = consensus_snapshot(consensus, sources)
-    consensus.deleted_at = None
+    consensus.deleted_at = deleted_at
     consensus.version += 1
     consensus.save(update_fields=["deleted_at", "version", "updated_at"])
-    _record(consensus.document, actor, "consensus", consensus, "restore", before,
+    _record(consensus.document, actor, "consensus", consensus, action, before,
             consensus_snapshot(consensus, sources), via)  # fmt: skip
     return consensus
 
