@@ -305,9 +305,11 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, template, context)
 
 
-def _report_for_download(
-    request: HttpRequest, slug: str
-) -> tuple[Project, dict] | HttpResponse:
+def _download(
+    request: HttpRequest, slug: str, *, write, extension: str, content_type: str
+) -> HttpResponse:
+    """The report written by ``write`` as an attachment; a bad filter answers
+    400 with the form's errors as JSON."""
     project = _project(request, slug)
     form = _form(request)
     if not form.is_valid():
@@ -317,39 +319,29 @@ def _report_for_download(
         report = service.agreement_report(project, levels=levels, **form.options())
     except ValidationError as exc:  # pragma: no cover - the form checks first
         return JsonResponse({"detail": exc.messages}, status=400)
-    return project, report
+    response = HttpResponse(write(report), content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="{project.slug}-agreement.{extension}"'
+    )
+    return response
 
 
 @login_required
 @require_GET
 def agreement_json(request: HttpRequest, slug: str) -> HttpResponse:
-    got = _report_for_download(request, slug)
-    if isinstance(got, HttpResponse):
-        return got
-    project, report = got
-    response = HttpResponse(
-        service.agreement_json(report), content_type="application/json; charset=utf-8"
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{project.slug}-agreement.json"'
-    )
-    return response
+    return _download(
+        request, slug, write=service.agreement_json, extension="json",
+        content_type="application/json; charset=utf-8",
+    )  # fmt: skip
 
 
 @login_required
 @require_GET
 def agreement_csv(request: HttpRequest, slug: str) -> HttpResponse:
-    got = _report_for_download(request, slug)
-    if isinstance(got, HttpResponse):
-        return got
-    project, report = got
-    response = HttpResponse(
-        service.agreement_csv(report), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{project.slug}-agreement.csv"'
-    )
-    return response
+    return _download(
+        request, slug, write=service.agreement_csv, extension="csv",
+        content_type="text/csv; charset=utf-8",
+    )  # fmt: skip
 
 
 # -- compare one document -----------------------------------------------------------
