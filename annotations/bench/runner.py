@@ -108,6 +108,7 @@ def figure_run(
         "reason": reason,
         "runs": runs,
         "info": notes[0] if notes else {},
+        "info_runs": notes,
         "summary": summary,
     }
     if runs:
