@@ -33,6 +33,7 @@ from ..models import (
     Code,
     ConsensusSegment,
     Document,
+    HistoryEvent,
     Project,
     Segment,
 )
@@ -307,23 +308,22 @@ def _parent_ids(data: AgreementInput) -> list:
 def agreement_fingerprint(project: Project) -> str:
     """A short digest of everything a report depends on, from cheap queries.
 
-    Segments (millions of rows): the latest ``updated_at`` and the largest id,
-    each one step down an index. Every change of a segment goes through a
-    service that bumps ``updated_at`` (soft deletes included), and segments
-    are never hard-deleted but with their document, which the document count
-    catches. The smaller tables (assignments, consensus segments,
-    adjudication states, codes) are counted too, so a hard delete or a bulk
-    status change shows even without a new ``updated_at``.
+    Segments (millions of rows) are not scanned: every change of a segment
+    writes a history row (services, imports, adjudication), so the project's
+    latest history row, one step down the ``(project, created_at)`` index,
+    stands for all of them. Walking the segments' own indexes instead visited
+    every newer project's segments too (seconds on a shared database). The
+    smaller tables (documents, assignments, consensus segments, adjudication
+    states, codes) are counted too, so a hard delete or a bulk status change
+    shows even without a history row.
     """
-    segments = Segment.objects.filter(document__project=project).order_by()
-    parts = [
-        str(
-            segments.order_by("-updated_at")
-            .values_list("updated_at", flat=True)
-            .first()
-        ),
-        str(segments.order_by("-pk").values_list("pk", flat=True).first()),
-    ]
+    latest = (
+        HistoryEvent.objects.filter(project=project)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "created_at")
+        .first()
+    )
+    parts = [str(latest)]
     for qs, extra in (
         (Document.objects.filter(project=project), {}),
         (

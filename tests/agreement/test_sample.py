@@ -18,7 +18,7 @@ from annotations.selectors.agreement import (
     segment_columns,
 )
 from annotations.services.agreement import agreement_report
-from annotations.services.coding import segment_delete
+from annotations.services.coding import segment_create, segment_delete, segment_update
 from tests import factories
 
 from .conftest import find, seg, set_status
@@ -227,18 +227,23 @@ def test_fingerprint_changes_with_the_data(coding):
     d0 = s.documents[0]
     first = agreement_fingerprint(s.project)
     assert agreement_fingerprint(s.project) == first
-    new = seg(d0, s.coder1, s.codes["platform"], 30, 40)
+    # Segment changes are seen through the history row every service writes
+    # (the fingerprint never scans the segments themselves).
+    d2 = s.documents[2]
+    new, _ = segment_create(
+        document=d2, coder=s.coder2, code=s.codes["platform"], start=30, end=40,
+        quote=d2.text[30:40],
+    )  # fmt: skip
     second = agreement_fingerprint(s.project)
     assert second != first
-    new.delete()  # back to the same data: the same fingerprint
-    assert agreement_fingerprint(s.project) == first
-    oldest = Segment.objects.order_by("pk").first()
-    oldest.end -= 1  # a change to an old segment bumps its updated_at
-    oldest.save()
-    assert agreement_fingerprint(s.project) != first
+    segment_update(segment=new, actor=s.coder2, memo="why")
+    third = agreement_fingerprint(s.project)
+    assert third not in (first, second)
+    segment_delete(segment=new, actor=s.coder2)
+    assert agreement_fingerprint(s.project) not in (first, second, third)
     first = agreement_fingerprint(s.project)
     s.documents[1].delete()  # its segments go with it
-    assert agreement_fingerprint(s.project) not in (first, second)
+    assert agreement_fingerprint(s.project) not in (first, second, third)
     third = agreement_fingerprint(s.project)
     Assignment.objects.filter(document=d0, coder=s.coder1).update(status="todo")
     assert agreement_fingerprint(s.project) != third  # bulk, no updated_at
