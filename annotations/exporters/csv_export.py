@@ -7,6 +7,7 @@ Missing numbers are empty cells (what pandas, R's ``read.csv`` and Stata's
 """
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -97,6 +98,35 @@ def segments_csv(ctx: ExportContext, rows: Iterable[SegmentRow]) -> Iterator[str
             (project, s.id, *docs[s.document_id], coders[s.coder], *codes[s.code_id],
              s.start, s.end, s.quote, s.memo, iso_utc(s.created), iso_utc(s.updated))
         )  # fmt: skip
+
+
+# The integer columns of segments.csv (written bare, never quoted).
+_SEGMENT_INTS = frozenset(
+    SEGMENT_COLUMNS.index(c)
+    for c in ("segment_id", "document_id", "code_id", "start", "end")
+)
+
+
+def segments_csv_bytes(rows: Iterable[bytes]) -> Iterator[bytes]:
+    """segments.csv from lines PostgreSQL's ``COPY ... (FORMAT csv)`` wrote
+    (empty strings sent as NULL): byte for byte what :func:`segments_csv` writes.
+
+    Both quote a cell only when it needs it, except for ``\r``: PostgreSQL
+    quotes a cell holding one, :class:`CsvLines` quotes every non-empty text
+    cell of such a row. Chunks holding a ``\r`` (rare) are read back and
+    written again by :class:`CsvLines`; the others pass through untouched.
+    """
+    yield CsvLines()(SEGMENT_COLUMNS).encode()
+    line = CsvLines()
+    for chunk in rows:
+        if b"\r" not in chunk:
+            yield chunk
+            continue
+        cells = csv.reader(io.StringIO(chunk.decode("utf-8"), newline=""))
+        yield "".join(
+            line([int(v) if i in _SEGMENT_INTS else v for i, v in enumerate(row)])
+            for row in cells
+        ).encode("utf-8")
 
 
 def metadata_keys(ctx: ExportContext) -> list[str]:

@@ -330,3 +330,130 @@ def export_segment_count(project: Project, filt: ExportFilter) -> int:
     """How many segments (consensus included) an export with this filter holds."""
     coded, consensus = _segments(project, filt)
     return sum(qs.count() for qs in (coded, consensus) if qs is not None)
+
+
+# ------------------------------------------------- segments.csv by COPY (PostgreSQL)
+
+_SEGMENTS_COPY_SQL = """
+COPY (
+  WITH codes(id, name, path) AS (
+    SELECT * FROM unnest({code_ids}::bigint[], {code_names}::text[],
+                         {code_paths}::text[])
+  ), coders(key, name) AS (
+    SELECT * FROM unnest({coder_keys}::bigint[], {coder_names}::text[])
+  ), spans AS (
+    {spans}
+  )
+  SELECT {slug}, s.id, d.id, NULLIF(d.external_id, ''), NULLIF(d.title, ''),
+         NULLIF(d.source, ''), to_char(d.published, 'YYYY-MM-DD'),
+         NULLIF(w.name, ''), NULLIF(c.name, ''), NULLIF(c.path, ''), c.id,
+         s.start, s."end", NULLIF(s.quote, ''), NULLIF(s.memo, ''),
+         to_char(s.created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+         to_char(s.updated AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+  FROM spans s
+  JOIN {document} d ON d.id = s.document_id
+  JOIN codes c ON c.id = s.code_id
+  JOIN coders w ON w.key = s.coder
+  ORDER BY s.document_id, s.rank, s.start, s."end", s.id
+) TO STDOUT WITH (FORMAT csv)
+"""
+
+_SPANS_SQL = """
+SELECT x.id, x.document_id, {coder} AS coder, {rank}::bigint AS rank, x.code_id,
+       x.start, x."end", x.quote, x.memo, x.{created} AS created,
+       x.updated_at AS updated
+FROM {table} x JOIN {document} xd ON xd.id = x.document_id
+WHERE xd.project_id = {project} AND x.deleted_at IS NULL{where}
+"""
+
+
+def _time_sql(filt: ExportFilter, column: str, params: dict, psql) -> object:
+    parts = []
+    if filt.since is not None:
+        params["since"] = dt.datetime.combine(filt.since, dt.time(), tzinfo=dt.UTC)
+        parts.append(psql.SQL(" AND x.{} >= {}").format(
+            psql.Identifier(column), psql.Placeholder("since")))  # fmt: skip
+    if filt.until is not None:
+        params["until"] = dt.datetime.combine(
+            filt.until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC
+        )
+        parts.append(psql.SQL(" AND x.{} < {}").format(
+            psql.Identifier(column), psql.Placeholder("until")))  # fmt: skip
+    return psql.SQL("").join(parts)
+
+
+def segments_copy_sql(project: Project, filt: ExportFilter, ctx: ExportContext):
+    """The ``COPY ... TO STDOUT`` statement and its parameters that write the
+    rows of segments.csv (no header) in :func:`segment_rows` order, with the
+    cells of ``csv_export.segments_csv``; None when the filter selects nothing.
+
+    Empty strings become NULL so that PostgreSQL writes them as empty cells
+    (it quotes ``""`` otherwise); code names and paths and coder names come
+    from ``ctx`` so they are exactly the Python writer's.
+    """
+    from psycopg import sql as psql
+
+    document = psql.Identifier(Document._meta.db_table)
+    params: dict = {
+        "project": project.pk,
+        "slug": ctx.project_slug,
+        "code_ids": [c.id for c in ctx.codes],
+        "code_names": [c.name for c in ctx.codes],
+        "code_paths": [c.path for c in ctx.codes],
+        "coder_keys": [c.key for c in ctx.all_coders],
+        "coder_names": [c.name for c in ctx.all_coders],
+    }
+    spans = []
+    if filt.coder_ids is None or filt.coder_ids:
+        where = _time_sql(filt, "created_at", params, psql)
+        if filt.coder_ids is not None:
+            params["coder_ids"] = list(filt.coder_ids)
+            where = psql.SQL("{} AND x.coder_id = ANY({}::bigint[])").format(
+                where, psql.Placeholder("coder_ids")
+            )
+        spans.append(psql.SQL(_SPANS_SQL).format(
+            coder=psql.SQL("x.coder_id"), rank=psql.SQL("x.coder_id"),
+            created=psql.Identifier("created_at"),
+            table=psql.Identifier(Segment._meta.db_table), document=document,
+            project=psql.Placeholder("project"), where=where,
+        ))  # fmt: skip
+    if filt.consensus:
+        params["consensus_key"] = CONSENSUS_KEY
+        params["last"] = _LAST
+        spans.append(psql.SQL(_SPANS_SQL).format(
+            coder=psql.SQL("{}::bigint").format(psql.Placeholder("consensus_key")),
+            rank=psql.Placeholder("last"), created=psql.Identifier("decided_at"),
+            table=psql.Identifier(ConsensusSegment._meta.db_table),
+            document=document, project=psql.Placeholder("project"),
+            where=_time_sql(filt, "decided_at", params, psql),
+        ))  # fmt: skip
+    if not spans:
+        return None
+    statement = psql.SQL(_SEGMENTS_COPY_SQL).format(
+        spans=psql.SQL(" UNION ALL ").join(spans), document=document,
+        **{k: psql.Placeholder(k) for k in (
+            "slug", "code_ids", "code_names", "code_paths", "coder_keys",
+            "coder_names",
+        )},
+    )  # fmt: skip
+    return statement, params
+
+
+def segment_csv_copy(
+    project: Project, filt: ExportFilter, ctx: ExportContext
+) -> Iterator[bytes]:
+    """The rows of segments.csv as PostgreSQL writes them, one CSV line (or a
+    few) per chunk, as they arrive: nothing holds more than a chunk."""
+    from django.db import connection
+
+    query = segments_copy_sql(project, filt, ctx)
+    if query is None:
+        return
+    statement, params = query
+    connection.ensure_connection()
+    with (
+        connection.connection.cursor() as cursor,
+        cursor.copy(statement, params) as copy,
+    ):
+        for chunk in copy:
+            yield bytes(chunk)

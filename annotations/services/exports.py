@@ -20,6 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from ..exporters import bundle as bundle_exporter
@@ -173,6 +174,15 @@ class _Export:
             sel.count_rows(self.project, self.filt), coder_rank=self.rank,
         )  # fmt: skip
 
+    def segments_copy(self) -> Iterator[bytes] | None:
+        """segments.csv as UTF-8 lines straight from PostgreSQL's ``COPY``
+        (about 10x the Python writer, same bytes); None on other databases."""
+        if connection.vendor != "postgresql":
+            return None
+        return csv_export.segments_csv_bytes(
+            sel.segment_csv_copy(self.project, self.filt, self.ctx)
+        )
+
     def text(self, name: str) -> Iterator[str]:
         ctx, project, filt = self.ctx, self.project, self.filt
         if name == "segments.csv":
@@ -235,6 +245,13 @@ class _Export:
         if name == "bundle.zip":
             return self.write_zip(path, BUNDLE_MEMBERS + ["load.R"], manifest=True)
         lines = 0
+        copied = self.segments_copy() if name == "segments.csv" else None
+        if copied is not None:
+            with open(path, "wb", buffering=1024 * 1024) as out:
+                for line in copied:  # one CSV line per chunk
+                    out.write(line)
+                    lines += 1
+            return self.rows_of(name, lines)
         with open(
             path, "w", encoding="utf-8", newline="", buffering=1024 * 1024
         ) as out:
@@ -351,7 +368,11 @@ def export_stream(
     fmt = export_format_get(name)
     if not fmt.text:
         raise ValueError(f"{fmt.name} cannot be streamed")
-    chunks = _Export(project, filt, now).text(fmt.name)
+    run = _Export(project, filt, now)
+    copied = run.segments_copy() if fmt.name == "segments.csv" else None
+    if copied is not None:
+        return _batched(copied)
+    chunks = run.text(fmt.name)
 
     def encoded() -> Iterator[bytes]:
         buffer: list[str] = []
@@ -366,6 +387,20 @@ def export_stream(
             yield "".join(buffer).encode("utf-8")
 
     return encoded()
+
+
+def _batched(lines: Iterator[bytes]) -> Iterator[bytes]:
+    """Byte lines joined into chunks of about :data:`STREAM_CHUNK`."""
+    buffer: list[bytes] = []
+    size = 0
+    for line in lines:
+        buffer.append(line)
+        size += len(line)
+        if size >= STREAM_CHUNK:
+            yield b"".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield b"".join(buffer)
 
 
 def export_temp_file(

@@ -1,0 +1,114 @@
+"""segments.csv on PostgreSQL is written by one ``COPY ... TO STDOUT``: the
+bytes must be exactly those of the Python writer (still used on SQLite)."""
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.utils import timezone
+
+from annotations.exporters import csv_export
+from annotations.models import Code, ConsensusSegment, Segment
+from annotations.services import exports
+
+pytestmark = pytest.mark.postgres
+
+NOW = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+
+
+def python_bytes(project, filt) -> bytes:
+    run = exports._Export(project, filt, NOW)
+    return "".join(run.text("segments.csv")).encode("utf-8")
+
+
+def copy_bytes(project, filt) -> bytes:
+    run = exports._Export(project, filt, NOW)
+    return b"".join(run.segments_copy())
+
+
+@pytest.fixture
+def tricky(coded):
+    """Every value PostgreSQL and Python's csv might quote differently."""
+    study = coded.study
+    d0, d1, d2, uni = study.documents
+    d0.title = 'Title, with "quotes" and\nnewline'
+    d0.source = ""
+    d0.save()
+    d1.title = "عنوان 🎉"
+    d1.source = "a\rb"
+    d1.external_id = "\\."
+    d1.save()
+    d2.title = " leading space"
+    d2.source = '"'
+    d2.save()
+    parent = study.codes["actor"]
+    parent.name = 'actor, "the"'
+    parent.save()
+    Code.objects.filter(pk=study.codes["platform"].pk).update(name="منصة 📱")
+    segs = coded.segments
+    memos = [
+        "", "\r", "cr\rin, the middle", 'only "quotes"', "\\.", "x" * 3000,
+        "line\nbreak", ",", "",
+    ]  # fmt: skip
+    for seg, memo in zip(segs, memos, strict=True):
+        Segment.objects.filter(pk=seg.pk).update(memo=memo)
+    # Fractions of a second and a time zone far from UTC must print as now.
+    Segment.objects.filter(pk=segs[0].pk).update(
+        created_at=dt.datetime(2024, 5, 1, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        updated_at=timezone.localtime(timezone.now()),
+    )
+    ConsensusSegment.objects.filter(pk=coded.consensus[0].pk).update(
+        memo="consensus\r\nmemo", quote='q"uote'
+    )
+    return coded
+
+
+def test_copy_bytes_equal_python_bytes_unfiltered(tricky):
+    filt = exports.export_filter_build(project=tricky.project)
+    expected = python_bytes(tricky.project, filt)
+    assert b"\r" in expected and "🎉".encode() in expected
+    assert expected.count(b"\n") > tricky.live_count
+    assert copy_bytes(tricky.project, filt) == expected
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"coder": "coder1"},
+        {"coder": "coder2", "consensus": True},
+        {"consensus": True},
+        {"since": "today", "until": "today"},
+        {"until": "yesterday"},
+        {"since": "2030-01-01"},
+    ],
+)
+def test_copy_bytes_equal_python_bytes_filtered(tricky, filters):
+    today = dt.date.today()
+    days = {"today": today, "yesterday": today - dt.timedelta(days=1)}
+    filters = {k: days.get(v, v) for k, v in filters.items()}
+    filt = exports.export_filter_build(project=tricky.project, **filters)
+    expected = python_bytes(tricky.project, filt)
+    assert copy_bytes(tricky.project, filt) == expected
+
+
+def test_no_coder_and_no_consensus_is_the_header_alone(tricky):
+    filt = exports.sel.ExportFilter(coder_ids=(), consensus=False)
+    header = ",".join(csv_export.SEGMENT_COLUMNS).encode() + b"\n"
+    assert python_bytes(tricky.project, filt) == header
+    assert copy_bytes(tricky.project, filt) == header
+
+
+def test_file_stream_and_rows_use_copy(tricky, tmp_path):
+    filt = exports.export_filter_build(project=tricky.project)
+    expected = python_bytes(tricky.project, filt)
+    path = tmp_path / "segments.csv"
+    rows = exports.export_write(
+        project=tricky.project, name="segments.csv", filt=filt, path=path, now=NOW
+    )
+    assert rows == tricky.live_count
+    assert path.read_bytes() == expected
+    chunks = exports.export_stream(
+        project=tricky.project, name="segments.csv", filt=filt, now=NOW
+    )
+    first = list(itertools.islice(chunks, 1))
+    assert b"".join(first + list(chunks)) == expected
