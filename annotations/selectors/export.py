@@ -154,18 +154,21 @@ def export_codes(project: Project) -> list[CodeInfo]:
 
 def export_coders(project: Project) -> list[CoderInfo]:
     """Everyone who codes in the project (coder members, anyone assigned or
-    with segments), by username, then the consensus."""
+    with segments), by username, then the consensus.
+
+    ``order_by()`` clears the default ordering (start, end, id), which would
+    join the ``SELECT DISTINCT`` and return one row per segment."""
     ids = set(
         Membership.objects.filter(project=project, role=Membership.Role.CODER)
         .values_list("user_id", flat=True)
     )  # fmt: skip
     ids |= set(
         Assignment.objects.filter(document__project=project)
-        .values_list("coder_id", flat=True).distinct()
+        .order_by().values_list("coder_id", flat=True).distinct()
     )  # fmt: skip
     ids |= set(
         Segment.objects.filter(document__project=project)
-        .values_list("coder_id", flat=True).distinct()
+        .order_by().values_list("coder_id", flat=True).distinct()
     )  # fmt: skip
     users = get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")
     coders = sorted((CoderInfo(pk, name) for pk, name in users), key=lambda c: c.name)
