@@ -16,11 +16,11 @@ from .runner import format_spread
 TABLE = ("<!-- bench:table:start -->", "<!-- bench:table:end -->")
 MACHINES = ("<!-- bench:machines:start -->", "<!-- bench:machines:end -->")
 TABLE_HEAD = [
-    "| figure | data | target | measured (median) | spread over runs | verdict |",
-    "|---|---|---|---|---|---|",
+    "| figure | data | target | measured (median) | spread over runs | verdict | run |",
+    "|---|---|---|---|---|---|---|",
 ]
 MACHINE_HEAD = [
-    "| run | date | commit | cores | memory | CPU | database | Python / Django "
+    "| run | data | commit | cores | memory | CPU | database | Python / Django "
     "| load average (1, 5, 15 min) at start / end | command |",
     "|---|---|---|---|---|---|---|---|---|---|",
 ]
@@ -66,7 +66,7 @@ def _replace_between(text: str, markers: tuple[str, str], lines: list[str]) -> s
     return text[: start + len(markers[0])] + "\n" + "\n".join(lines) + "\n" + text[end:]
 
 
-def figure_row(entry: dict) -> str:
+def figure_row(entry: dict, run: str = "") -> str:
     cells = [
         entry["title"],
         entry["data"],
@@ -74,23 +74,31 @@ def figure_row(entry: dict) -> str:
         entry["measured"],
         format_spread(entry),
         VERDICT.get(entry["verdict"], entry["verdict"]),
+        run,
     ]
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
 
 
 def markdown_update(path: Path, results: dict) -> None:
-    """Put ``results`` (one run of ``bench``) into the Markdown file at ``path``."""
+    """Put ``results`` (one run of ``bench``) into the Markdown file at ``path``.
+
+    Each figure row names its run (the date in the machines table); a run's
+    row in the machines table stays while a figure row refers to it.
+    """
     text = path.read_text(encoding="utf-8") if path.exists() else SKELETON
     for markers in (TABLE, MACHINES):
         if markers[0] not in text:
             text = text.rstrip() + f"\n\n{markers[0]}\n{markers[1]}\n"
+    width = len(_split_row(TABLE_HEAD[0]))
     rows: dict[tuple[str, str], str] = {}
     for line in _rows_between(text, TABLE):
         cells = _split_row(line)
         if len(cells) >= 2:
-            rows[(cells[0], cells[1])] = line
+            cells += [""] * (width - len(cells))  # rows from before a new column
+            rows[(cells[0], cells[1])] = "| " + " | ".join(cells) + " |"
+    run = results["machine"]["date"]
     for entry in results["figures"].values():
-        rows[(_cell(entry["title"]), entry["data"])] = figure_row(entry)
+        rows[(_cell(entry["title"]), entry["data"])] = figure_row(entry, run)
     titles = [_cell(f.title) for f in figures()]
 
     def order(key: tuple[str, str]) -> tuple[int, int]:
@@ -102,15 +110,16 @@ def markdown_update(path: Path, results: dict) -> None:
 
     table = TABLE_HEAD + [rows[k] for k in sorted(rows, key=order)]
     text = _replace_between(text, TABLE, table)
+    used = {_split_row(line)[-1] for line in table[2:]}
 
     machines: dict[str, str] = {}
     for line in _rows_between(text, MACHINES):
         cells = _split_row(line)
-        if cells:
+        if cells and cells[0] in used:
             machines[cells[0]] = line
     m = results["machine"]
     cells = [
-        results["size"], m["date"], m["commit"], m["cores"], f"{m['memory_gb']} GB",
+        m["date"], results["size"], m["commit"], m["cores"], f"{m['memory_gb']} GB",
         m["cpu"], m["database"], f"{m['python']} / {m['django']}",
         " / ".join(
             ", ".join(str(x) for x in m.get(k, []))
@@ -118,14 +127,16 @@ def markdown_update(path: Path, results: dict) -> None:
         ),
         f"`{results['command']}`",
     ]  # fmt: skip
-    machines[results["size"]] = "| " + " | ".join(_cell(c) for c in cells) + " |"
-    ordered = sorted(machines, key=lambda s: ORDER.index(s) if s in ORDER else 9)
+    machines[run] = "| " + " | ".join(_cell(c) for c in cells) + " |"
     text = _replace_between(
-        text, MACHINES, MACHINE_HEAD + [machines[s] for s in ordered]
+        text, MACHINES, MACHINE_HEAD + [machines[d] for d in sorted(machines)]
     )
     path.write_text(text, encoding="utf-8")
 
 
 def markdown_rows(results: dict) -> str:
     """The rows alone, to paste by hand."""
-    return "\n".join(TABLE_HEAD + [figure_row(e) for e in results["figures"].values()])
+    run = results["machine"]["date"]
+    return "\n".join(
+        TABLE_HEAD + [figure_row(e, run) for e in results["figures"].values()]
+    )

@@ -47,12 +47,12 @@ def test_bench_data_refuses_an_existing_slug_unless_replace():
         call_command("bench_data", "bench-v", documents=1, coders=1, codes=3)
 
 
-def _results(size, measured):
+def _results(size, measured, date):
     return {
         "size": size,
-        "command": f"python manage.py bench --size {size}",
+        "command": f"python manage.py bench --size {size} # {date}",
         "machine": {
-            "date": "d",
+            "date": date,
             "commit": "c",
             "cores": 2,
             "memory_gb": 1,
@@ -77,13 +77,14 @@ def _results(size, measured):
 def test_markdown_update_replaces_only_the_rows_of_the_run(tmp_path):
     md = tmp_path / "B.md"
     md.write_text("# Title\n\nHand-written notes stay.\n")
-    markdown_update(md, _results("medium", "1 s"))
-    markdown_update(md, _results("large", "9 s"))
-    markdown_update(md, _results("medium", "2 s"))
+    markdown_update(md, _results("medium", "1 s", "day 1"))
+    markdown_update(md, _results("large", "9 s", "day 2"))
+    markdown_update(md, _results("medium", "2 s", "day 3"))
     text = md.read_text()
     assert "Hand-written notes stay." in text
-    assert "| importing documents | medium | t | 2 s |" in text
-    assert "| importing documents | large | t | 9 s |" in text
+    assert "| importing documents | medium | t | 2 s |  | ✅ met | day 3 |" in text
+    assert "| importing documents | large | t | 9 s |  | ✅ met | day 2 |" in text
     assert "1 s" not in text
     assert text.index("| medium |") < text.index("| large |")
-    assert text.count("python manage.py bench --size medium") == 1
+    # The machines table keeps the runs that figures still refer to.
+    assert "# day 3" in text and "# day 2" in text and "# day 1" not in text

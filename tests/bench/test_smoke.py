@@ -38,7 +38,9 @@ def test_bench_small_reports_every_figure(tmp_path):
     table = markdown.read_text()
     for figure in figures():
         assert f"| {figure.title.replace('|', chr(92) + '|')} | small |" in table
-    assert report["machine"]["cores"] and "SQLite" in report["machine"]["database"]
+    (run,) = report["runs"].values()
+    assert run["machine"]["cores"] and "SQLite" in run["machine"]["database"]
+    assert all(e["run"] in report["runs"] for e in report["figures"].values())
 
 
 def test_bench_refuses_unknown_figure(tmp_path):

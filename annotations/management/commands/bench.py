@@ -94,7 +94,7 @@ class Command(BaseCommand):
             o["json"] or Path(settings.BASE_DIR) / "bench-results" / f"{size}.json"
         )
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        json_merge(json_path, results)
         say(f"wrote {json_path}")
         if o["output"] == "-":
             say(markdown_rows(results))
@@ -103,6 +103,28 @@ class Command(BaseCommand):
             markdown_update(md, results)
             say(f"updated {md}")
         say(f"done in {results['seconds']:.0f} s")
+
+
+def json_merge(path: Path, results: dict) -> None:
+    """Write this run into the size's JSON file, keeping the figures of earlier
+    runs that this one did not measure (each figure names its run)."""
+    run = results["machine"]["date"]
+    stored = {"size": results["size"], "figures": {}, "runs": {}}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+            if "runs" in old:
+                stored = old
+        except ValueError:
+            pass
+    stored["runs"][run] = {
+        k: results[k] for k in ("command", "repeat", "machine", "seconds")
+    }
+    for key, entry in results["figures"].items():
+        stored["figures"][key] = dict(entry, run=run)
+    used = {e["run"] for e in stored["figures"].values()}
+    stored["runs"] = {d: r for d, r in stored["runs"].items() if d in used}
+    path.write_text(json.dumps(stored, indent=2, ensure_ascii=False) + "\n")
 
 
 def argparse_hidden():
