@@ -138,6 +138,11 @@ def test_pi_sets_up_a_study_and_watches_progress(
             break
         coder_page.wait_for_timeout(100)
     assert mine.status == "done"
+    # Done opens the next article: let that navigation and the outbox settle
+    # before closing, or closing races the page's unload (seen hanging on
+    # PostgreSQL under load).
+    coder_page.wait_for_load_state("networkidle")
+    coder_page.close(run_before_unload=False)
     coder_context.close()
 
     page.click("a:has-text('Refresh')")  # htmx swaps the board
