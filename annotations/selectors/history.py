@@ -46,6 +46,8 @@ def history_events(
 def history_entities(project: Project) -> list[str]:
     return sorted(
         HistoryEvent.objects.filter(project=project)
+        # Meta.ordering would enter the DISTINCT and return one row per event.
+        .order_by()
         .values_list("entity", flat=True)
         .distinct()
     )

@@ -184,7 +184,11 @@ def _referenced_users(project: Project) -> dict[int, str]:
         qs = table.model.objects.filter(**_of(table, project))
         for name in user_fields:
             ids.update(
-                qs.exclude(**{name: None}).values_list(name, flat=True).distinct()
+                # order_by(): Meta.ordering would enter the DISTINCT.
+                qs.exclude(**{name: None})
+                .order_by()
+                .values_list(name, flat=True)
+                .distinct()
             )
     User = get_user_model()
     return dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
