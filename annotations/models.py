@@ -240,11 +240,16 @@ class CodedSpan(models.Model):
 class Segment(CodedSpan):
     """A coded span: one coder applied one code to ``text[start:end]``."""
 
+    # No single-column indexes on document and coder: the composite indexes
+    # below start with them, and each extra index slows bulk imports (BENCHMARKS.md).
     document = models.ForeignKey(
-        Document, on_delete=models.CASCADE, related_name="segments"
+        Document, on_delete=models.CASCADE, related_name="segments", db_index=False
     )
     coder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="segments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="segments",
+        db_index=False,
     )
     code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="segments")
     # Sent by the browser so a retried request never makes a duplicate.
@@ -363,8 +368,20 @@ class HistoryEvent(models.Model):
         RESTORE = "restore", "Restored"
         MERGE = "merge", "Merged"
 
+    # Every change writes a row here (an import, one per segment), so the table
+    # keeps only the indexes its pages read by: (project, created_at) also
+    # serves the project foreign key and the user filter of the history page.
+    # Project and document are referenced without a database constraint, as
+    # django-simple-history does for its historical rows: the services that
+    # write the log hold those rows already, and a checked reference costs a
+    # lookup per row at commit (a fifth of an import's time). Deleting through
+    # Django still cascades and sets null.
     project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="history"
+        Project,
+        on_delete=models.CASCADE,
+        related_name="history",
+        db_index=False,
+        db_constraint=False,
     )
     document = models.ForeignKey(
         Document,
@@ -372,9 +389,14 @@ class HistoryEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="history",
+        db_constraint=False,
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
     )
     entity = models.CharField(max_length=32)
     entity_id = models.BigIntegerField()
@@ -382,7 +404,7 @@ class HistoryEvent(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     via = models.CharField(max_length=16, default="web")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

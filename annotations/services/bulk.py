@@ -7,7 +7,10 @@ nothing. Model ``save()`` and ``auto_now`` are bypassed on PostgreSQL, so
 callers pass every value (timestamps, lengths, checksums) themselves.
 """
 
+import os
 import re
+import time
+import uuid
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
@@ -94,3 +97,25 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         )
         first = cursor.fetchone()[0] + 1
     return list(range(first, first + count))
+
+
+def ordered_uuids(count: int) -> Iterator[uuid.UUID]:
+    """``count`` unique UUIDs in increasing order, laid out as UUIDv7
+    (RFC 9562: 48-bit Unix milliseconds, version 7, a counter in the 74
+    random bits that starts at a random point).
+
+    For rows written in bulk with a unique UUID column: random (v4) values
+    land all over that column's index, and on a table of millions of rows
+    each insert touches a page not in memory; ordered values append at its
+    end (20-40% faster imports here, BENCHMARKS.md). The counter's random
+    start keeps two imports in the same millisecond apart.
+    """
+    millis = time.time_ns() // 1_000_000
+    counter = int.from_bytes(os.urandom(10)) >> 8  # 72 random bits
+    head = (millis & (2**48 - 1)) << 80 | 0x7 << 76
+    for i in range(count):
+        n = (counter + i) & (2**72 - 1)
+        # The counter's top 12 bits in rand_a, the variant "10", its low 60
+        # bits at the bottom of rand_b (whose top 2 bits stay 0).
+        value = head | (n >> 60) << 64 | 0b10 << 62 | (n & (2**60 - 1))
+        yield uuid.UUID(int=value)

@@ -5,7 +5,6 @@ row means nothing is written.
 """
 
 import json
-import uuid
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -27,7 +26,7 @@ from ..models import (
     Segment,
     text_checksum,
 )
-from .bulk import ids_reserve, rows_insert
+from .bulk import ids_reserve, ordered_uuids, rows_insert
 from .errors import InputError, Problem
 from .history import code_snapshot, history_record
 
@@ -385,11 +384,13 @@ def _segments_write_chunk(
         if (d, c) in new_pairs
     ]  # fmt: skip
 
+    client_ids = ordered_uuids(len(todo))  # in insertion order: see ordered_uuids
+
     def segment_values(i: int) -> tuple:
         row = rows[i]
         d = doc_ids[i]
         return (d, coder_ids[i], code_ids[i], row.start, row.end,
-                texts[d][row.start : row.end], row.memo, uuid.uuid4(), 1, now, now)  # fmt: skip
+                texts[d][row.start : row.end], row.memo, next(client_ids), 1, now, now)  # fmt: skip
 
     fields = ["document_id", "coder_id", "code_id", "start", "end", "quote", "memo",
               "client_id", "version", "created_at", "updated_at"]  # fmt: skip
