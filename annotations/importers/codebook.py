@@ -36,16 +36,15 @@ def parse_codebook_file(name: str, data: bytes) -> list[CodeRow]:
     Checks everything that can be checked without the database: names,
     colours, keys, levels, values, and that every parent is defined.
     """
-    text = decode_utf8(data, name)
     if PurePath(name).suffix.lower() == ".json":
-        loaded = json_loads(text, name)
+        loaded = json_loads(decode_utf8(data, name), name)
         if isinstance(loaded, dict):
             loaded = loaded.get("codes")
         if not isinstance(loaded, list) or not all(isinstance(r, dict) for r in loaded):
             raise InputError([Problem("expected a list of code objects", name)])
         raw_rows = list(enumerate(loaded, start=1))
     else:
-        raw_rows = list(read_table(text, name))
+        raw_rows = list(read_table(data, name))
     problems: list[Problem] = []
     rows: list[CodeRow] = []
     for line, raw in raw_rows:

@@ -1,14 +1,16 @@
 from dataclasses import dataclass
+from typing import IO
 
 from ..services.errors import InputError, Problem
-from .text import cell_int, cell_str, decode_utf8, read_table
+from .text import cell_int, cell_str, read_table
 
 # Longer references cannot name anything (titles hold 500 characters,
 # usernames 150, a code path a few names of 100).
 REF_LIMITS = {"document": 500, "coder": 150, "code": 1000}
 
 
-@dataclass(frozen=True)
+# Slots: a file can hold a million rows, and a row's __dict__ would double it.
+@dataclass(frozen=True, slots=True)
 class SegmentRow:
     document: str  # external id or title
     coder: str  # username
@@ -20,20 +22,26 @@ class SegmentRow:
     line: int
 
 
-def parse_segment_file(name: str, data: bytes) -> list[SegmentRow]:
-    """Parse coded segments from CSV or JSON Lines; offsets are code points."""
-    text = decode_utf8(data, name)
+def parse_segment_file(name: str, data: bytes | IO[bytes]) -> list[SegmentRow]:
+    """Parse coded segments from CSV or JSON Lines; offsets are code points.
+
+    ``data`` is bytes or a binary file, read a line at a time.
+    """
     rows: list[SegmentRow] = []
     problems: list[Problem] = []
-    for line, raw in read_table(text, name):
+    # Documents, coders and codes repeat on every row: keep one copy of each.
+    names: dict[str, str] = {}
+    for line, raw in read_table(data, name):
         try:
-            missing = [k for k in ("document", "coder", "code") if not cell_str(raw, k)]
+            # Each cell read (and checked) once: document, coder, code.
+            refs = {key: cell_str(raw, key) for key in REF_LIMITS}
+            missing = [key for key, value in refs.items() if not value]
             if missing:
                 raise ValueError(f"missing {', '.join(missing)}")
-            for key, limit in REF_LIMITS.items():
-                if len(cell_str(raw, key)) > limit:
+            for key, value in refs.items():
+                if len(value) > REF_LIMITS[key]:
                     raise ValueError(
-                        f"{key} is longer than {limit} characters: "
+                        f"{key} is longer than {REF_LIMITS[key]} characters: "
                         f"no {key} is named like that"
                     )
             start, end = cell_int(raw, "start"), cell_int(raw, "end")
@@ -41,12 +49,13 @@ def parse_segment_file(name: str, data: bytes) -> list[SegmentRow]:
                 raise ValueError(
                     f"invalid span [{start}, {end}): need 0 <= start < end"
                 )
+            document, coder, code = (names.setdefault(v, v) for v in refs.values())
             quote = raw.get("quote")
             rows.append(
                 SegmentRow(
-                    document=cell_str(raw, "document"),
-                    coder=cell_str(raw, "coder"),
-                    code=cell_str(raw, "code"),
+                    document=document,
+                    coder=coder,
+                    code=code,
                     start=start,
                     end=end,
                     # An empty quote cell means "not given", not "empty text".

@@ -5,7 +5,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from ..services.errors import InputError, Problem
 
@@ -13,6 +13,37 @@ WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
 
 # CSV cells can hold whole articles.
 csv.field_size_limit(64 * 1024 * 1024)
+
+
+class UnreadableError(InputError):
+    """The bytes are not UTF-8 text. Reported alone: problems of rows read
+    before it are moot, as when the whole file was decoded first."""
+
+
+def _not_utf8(byte: int, offset: int, source: str, line: int) -> UnreadableError:
+    return UnreadableError(
+        [
+            Problem(
+                f"not valid UTF-8 (byte 0x{byte:02x} at offset "
+                f"{offset}); save the file as UTF-8 and import it again",
+                source,
+                line,
+            )
+        ]
+    )
+
+
+def _has_nul(source: str, line: int) -> UnreadableError:
+    return UnreadableError(
+        [
+            Problem(
+                "contains NUL characters: is it a binary or UTF-16 file? "
+                "Save it as UTF-8 text and import it again",
+                source,
+                line,
+            )
+        ]
+    )
 
 
 def decode_utf8(data: bytes, source: str) -> str:
@@ -23,29 +54,75 @@ def decode_utf8(data: bytes, source: str) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            [
-                Problem(
-                    f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
-                    f"{exc.start}); save the file as UTF-8 and import it again",
-                    source,
-                    line,
-                )
-            ]
-        ) from None
+        raise _not_utf8(data[exc.start], exc.start, source, line) from None
     if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise InputError(
-            [
-                Problem(
-                    "contains NUL characters: is it a binary or UTF-16 file? "
-                    "Save it as UTF-8 text and import it again",
-                    source,
-                    line,
-                )
-            ]
-        )
+        raise _has_nul(source, text[: text.index("\x00")].count("\n") + 1)
     return text
+
+
+def read_all(data: bytes | IO[bytes]) -> bytes:
+    return data if isinstance(data, (bytes, bytearray)) else data.read()
+
+
+class Utf8Lines:
+    """The lines of UTF-8 ``data`` (bytes or a binary file), decoded one at
+    a time, with their ``\\n`` if ``keepends``; a BOM is dropped.
+
+    Holding one line instead of the whole text keeps a big import's memory
+    near the size of what it keeps. Errors are those of :func:`decode_utf8`
+    on the whole file, with the same line and byte offset: an invalid byte
+    anywhere wins over a NUL anywhere, which wins over any other problem, so
+    a reader stopping at a problem raises ``lines.fail(error)``.
+    """
+
+    def __init__(self, data: bytes | IO[bytes], source: str, keepends: bool = True):
+        # BytesIO shares the bytes' buffer: no copy.
+        self.stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+        self.source = source
+        self.keepends = keepends
+        self.number = 0  # of the last line read, counting "\n" only
+        self.offset = 0  # bytes read, after the BOM
+        self.nul_line: int | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._decoded():
+            if self.nul_line is not None:
+                raise self.fail(_has_nul(self.source, self.nul_line))
+            yield line
+
+    def _decoded(self) -> Iterator[str]:
+        for raw in self.stream:
+            start = self.offset
+            if not self.number and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+                if not raw:
+                    return  # the BOM was all there is
+            self.number += 1
+            self.offset += len(raw)
+            # Without keepends (JSON Lines: a trailing "\n" would change some
+            # JSON error messages) a memoryview drops it without a copy.
+            body = raw
+            if not self.keepends and raw.endswith(b"\n"):
+                body = memoryview(raw)[:-1]
+            try:
+                line = str(body, "utf-8")
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(
+                    raw[exc.start], start + exc.start, self.source, self.number
+                ) from None
+            # In valid UTF-8 a zero byte is a NUL character, and memchr is fast.
+            if self.nul_line is None and b"\x00" in raw:
+                self.nul_line = self.number
+            yield line
+
+    def fail(self, error: InputError) -> InputError:
+        """``error``, unless the lines not read yet hold an invalid byte (then
+        that is raised) or a NUL character was seen (then that is returned)."""
+        for _ in self._decoded():
+            pass
+        if self.nul_line is not None:
+            return _has_nul(self.source, self.nul_line)
+        return error
 
 
 def short(value: Any, limit: int = 60) -> str:
@@ -107,34 +184,67 @@ def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read_table(text: str, source: str) -> Iterator[tuple[int, dict[str, object]]]:
-    """Yield (line number, row) from CSV or JSON Lines, chosen by the file name."""
+def read_table(
+    data: bytes | IO[bytes], source: str
+) -> Iterator[tuple[int, dict[str, object]]]:
+    """Yield (line number, row) from CSV or JSON Lines, chosen by the file name.
+
+    The file is read a line at a time; only the current row is held.
+    """
     if source.lower().endswith((".jsonl", ".ndjson")):
-        for number, line in enumerate(text.split("\n"), start=1):
-            if not line.strip():
+        lines = Utf8Lines(data, source, keepends=False)
+        for line in lines:
+            if not line or line.isspace():
                 continue
-            row = json_loads(line, source, number)
-            if not isinstance(row, dict):
-                raise InputError(
-                    [Problem("each line must be a JSON object", source, number)]
-                )
+            number = lines.number
+            try:
+                row = json_loads(line, source, number)
+                if not isinstance(row, dict):
+                    problem = Problem("each line must be a JSON object", source, number)
+                    raise InputError([problem])
+            except InputError as exc:
+                raise lines.fail(exc) from None
             yield number, row
         return
-    # newline="" semantics: keep newlines inside quoted cells as they are.
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    lines = Utf8Lines(data, source)
+    reader = csv.DictReader(_universal_newlines(lines))
     try:
         if reader.fieldnames is None:
-            raise InputError([Problem("the file is empty", source)])
+            raise lines.fail(InputError([Problem("the file is empty", source)]))
         if len(set(reader.fieldnames)) != len(reader.fieldnames):
-            raise InputError([Problem("duplicate column names", source, 1)])
+            raise lines.fail(InputError([Problem("duplicate column names", source, 1)]))
         for row in reader:
             if None in row:
-                raise InputError(
-                    [Problem("more cells than columns", source, reader.line_num)]
+                raise lines.fail(
+                    InputError(
+                        [Problem("more cells than columns", source, reader.line_num)]
+                    )
                 )
             yield reader.line_num, row
     except csv.Error as exc:
-        raise InputError([Problem(f"malformed CSV: {exc}", source)]) from None
+        raise lines.fail(
+            InputError([Problem(f"malformed CSV: {exc}", source)])
+        ) from None
+
+
+def _universal_newlines(lines: Utf8Lines) -> Iterator[str]:
+    """Lines ending at CRLF, LF or a lone CR, ends kept (``newline=""``), as
+    the csv module wants: newlines inside quoted cells stay as they are."""
+    for line in lines:
+        cr = line.find("\r")
+        if cr == -1 or (cr == len(line) - 2 and line[-1] == "\n"):
+            yield line  # no CR, or only the CRLF at its end
+            continue
+        # A "\n" can only end the line, so only a final "\r\n" is a pair.
+        *parts, last = line.split("\r")
+        for part in parts[:-1]:
+            yield part + "\r"
+        if last == "\n":
+            yield parts[-1] + "\r\n"
+        else:
+            yield parts[-1] + "\r"
+            if last:
+                yield last
 
 
 def cell_str(row: dict, key: str) -> str:

@@ -1,6 +1,7 @@
 """Shared plumbing for the PI's commands: readable errors, a non-zero exit."""
 
 from pathlib import Path
+from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -35,5 +36,14 @@ def project_get(slug: str) -> Project:
 def read_bytes(path: str | Path) -> bytes:
     try:
         return Path(path).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"{path}: {exc.strerror}") from None
+
+
+def open_bytes(path: str | Path) -> IO[bytes]:
+    """``path`` open for reading, to parse a line at a time; an unreadable
+    file is a CommandError, as in :func:`read_bytes`."""
+    try:
+        return Path(path).open("rb")
     except OSError as exc:
         raise CommandError(f"{path}: {exc.strerror}") from None

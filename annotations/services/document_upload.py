@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from ..importers.documents import DocumentRow, _parse_table, parse_document_files
-from ..importers.text import decode_utf8
 from ..models import Document, Project, text_checksum
 from .errors import InputError, Problem
 from .imports import documents_import
@@ -34,7 +33,7 @@ def _parse_one(name: str, data: bytes, rejected: list[Problem]) -> list[Document
         if suffix in {".csv", ".jsonl", ".ndjson"}:
             problems: list[Problem] = []
             # The importer's table parser collects bad rows and keeps the rest.
-            rows = _parse_table(decode_utf8(data, name), name, problems)
+            rows = _parse_table(data, name, problems)
             rejected.extend(problems)
             return rows
         return parse_document_files([(name, data)])

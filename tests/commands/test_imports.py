@@ -97,6 +97,33 @@ def test_import_documents_bad_input(
     assert not Document.objects.exists()
 
 
+def test_import_jsonl_with_bom_crlf_and_a_bad_byte_late(project, tmp_path):
+    lines = [
+        json.dumps(
+            {"external_id": f"x{i}", "title": "T", "text": f"{ARABIC}\r\n🎉 {i}"},
+            ensure_ascii=False,
+        ).encode()
+        for i in range(3)
+    ]
+    good = b"\xef\xbb\xbf" + b"\r\n".join(lines) + b"\r\n"
+    bad = good + b'{"external_id": "x9", "title": "caf\xe9", "text": "t"}\r\n'
+    # Decoding line by line still names the line and the byte's offset.
+    offset = len(good) - 3 + len(b'{"external_id": "x9", "title": "caf')
+    with pytest.raises(
+        CommandError,
+        match=rf"docs.jsonl, line 4: not valid UTF-8 \(byte 0xe9 at offset {offset}\)",
+    ):
+        call_command("import_documents", "s", write_bytes(tmp_path / "docs.jsonl", bad))
+    assert not Document.objects.exists()
+    call_command("import_documents", "s", write_bytes(tmp_path / "docs.jsonl", good))
+    assert Document.objects.get(external_id="x2").text == f"{ARABIC}\n🎉 2"
+
+
+def write_bytes(path, data):
+    path.write_bytes(data)
+    return str(path)
+
+
 def test_import_documents_refuses_changed_text(project, tmp_path):
     path = tmp_path / "a.txt"
     call_command("import_documents", "s", write(path, "first"))

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from ...importers.segments import parse_segment_file
 from ...services.imports import segments_import
-from ..base import WorkbenchCommand, project_get, read_bytes
+from ..base import WorkbenchCommand, open_bytes, project_get
 
 
 class Command(WorkbenchCommand):
@@ -15,7 +15,8 @@ class Command(WorkbenchCommand):
 
     def handle(self, slug, path, mark_done, **options):
         project = project_get(slug)
-        rows = parse_segment_file(Path(path).name, read_bytes(path))
+        with open_bytes(path) as stream:
+            rows = parse_segment_file(Path(path).name, stream)
         counts = segments_import(
             project=project, rows=rows, source=Path(path).name, mark_done=mark_done
         )
