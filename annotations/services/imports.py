@@ -82,6 +82,9 @@ def documents_import(
         new.append(i)
     if problems:
         raise InputError(problems)
+    # Once per text, for the document and its history row (hashing 100 MB of
+    # text takes a few tenths of a second).
+    checksums = [text_checksum(rows[i].text) for i in new]
     now = timezone.now()
     with transaction.atomic():
         # Explicit ids, so each document's history row can name it.
@@ -91,17 +94,17 @@ def documents_import(
             ["id", "project_id", "external_id", "title", "source", "url", "published",
              "metadata", "text", "length", "checksum", "created_at"],
             ((pk, project.pk, r.external_id, r.title, r.source, r.url, r.published,
-              r.metadata, r.text, len(r.text), text_checksum(r.text), now)
-             for pk, r in zip(doc_ids, (rows[i] for i in new), strict=True)),
+              r.metadata, r.text, len(r.text), checksum, now)
+             for pk, r, checksum in zip(doc_ids, (rows[i] for i in new), checksums,
+                                        strict=True)),
         )  # fmt: skip
         rows_insert(
             HistoryEvent,
             ["project_id", "document_id", "user_id", "entity", "entity_id", "action",
              "before", "after", "via", "created_at"],
             ((project.pk, pk, None, "document", pk, "create", None,
-              {"external_id": rows[i].external_id, "checksum": text_checksum(rows[i].text)},
-              via, now)
-             for pk, i in zip(doc_ids, new, strict=True)),
+              {"external_id": rows[i].external_id, "checksum": checksum}, via, now)
+             for pk, i, checksum in zip(doc_ids, new, checksums, strict=True)),
         )  # fmt: skip
     return {"created": len(new), "skipped": len(rows) - len(new)}
 
