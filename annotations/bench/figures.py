@@ -210,7 +210,8 @@ def fig_import_segments(ctx: Ctx) -> dict:
     try:
         with PeakMemory() as whole:
             t0 = time.perf_counter()
-            rows = parse_segment_file(path.name, path.read_bytes())
+            with path.open("rb") as stream:  # as the command does: line by line
+                rows = parse_segment_file(path.name, stream)
             t1 = time.perf_counter()
             with PeakMemory() as write:
                 counts = segments_import(project=project, rows=rows, source=path.name)
