@@ -8,17 +8,19 @@ The matrix (DESIGN.md):
 """
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 
 from .models import Assignment, Document, Membership, Project, Segment
+
+ROLES_CACHE = "_workbench_roles"  # on the user object: {project id: role}
 
 
 def role_in(user: AbstractBaseUser, project: Project) -> str | None:
     """The user's role in the project, or None. Cached on the user per request."""
     if not user.is_authenticated:
         return None
-    cache = user.__dict__.setdefault("_workbench_roles", {})
+    cache = user.__dict__.setdefault(ROLES_CACHE, {})
     if project.pk not in cache:
         cache[project.pk] = (
             Membership.objects.filter(project=project, user=user)
@@ -45,10 +47,21 @@ def projects_for(user: AbstractBaseUser) -> QuerySet[Project]:
 def project_get_or_404(
     user: AbstractBaseUser, slug: str, *, pi: bool = False
 ) -> Project:
-    """The project if the user is a member (a PI when ``pi``), else 404."""
-    project = Project.objects.filter(slug=slug).first()
-    if project is None or not is_member(user, project):
+    """The project if the user is a member (a PI when ``pi``), else 404.
+
+    One query: the role comes along and fills :func:`role_in`'s cache, as
+    every page asks for it next.
+    """
+    if not user.is_authenticated:
         raise Http404("No such project.")
+    project = (
+        Project.objects.filter(slug=slug, memberships__user=user)
+        .annotate(member_role=F("memberships__role"))
+        .first()
+    )
+    if project is None:
+        raise Http404("No such project.")
+    user.__dict__.setdefault(ROLES_CACHE, {})[project.pk] = project.member_role
     if pi and not is_pi(user, project):
         raise Http404("No such project.")
     return project
@@ -71,6 +84,26 @@ def document_get_or_404(
     if document is None:
         raise Http404("No such document.")
     return document
+
+
+def document_assignment_get_or_404(
+    user: AbstractBaseUser, project: Project, document_id: int
+) -> tuple[Document, Assignment | None]:
+    """The document, as :func:`document_get_or_404` allows it, and the user's
+    assignment of it: one query when the user is assigned (any member may
+    read a document assigned to them)."""
+    if not user.is_authenticated:
+        raise Http404("No such document.")
+    assignment = (
+        Assignment.objects.select_related("document")
+        .filter(coder=user, document_id=document_id, document__project=project)
+        .first()
+    )
+    if assignment is None or not is_member(user, project):
+        return document_get_or_404(user, project, document_id), None
+    document = assignment.document
+    document.project = project  # the caller's instance: no query for it later
+    return document, assignment
 
 
 def sees_others_segments(user: AbstractBaseUser, project: Project) -> bool:

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import EllipsisType
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.urls import reverse
@@ -129,7 +130,7 @@ class CodingPage:
     others: list[Segment]
     show_others: bool
     others_allowed: bool
-    progress: Progress
+    progress: Progress | None
     text: SafeString
     urls: tuple[str, str] = ("", "")  # the page's URL and its segments/ URL
 
@@ -268,10 +269,19 @@ def coding_page_get(
     document: Document,
     show_others: bool,
     codebook: Codebook | None = None,
+    assignment: Assignment | None | EllipsisType = ...,
+    with_progress: bool = True,
 ) -> CodingPage:
-    """Everything the coding page shows, in a fixed handful of queries."""
+    """Everything the coding page shows, in a fixed handful of queries.
+
+    The caller may pass what it has loaded already: the ``codebook`` and the
+    user's ``assignment`` of the document (``None``: not assigned; ``...``:
+    look it up). Without ``with_progress`` the progress (a query, shown only
+    in the work state) is left out.
+    """
     role = permissions.role_in(user, project)
-    assignment = Assignment.objects.filter(document=document, coder=user).first()
+    if assignment is ...:
+        assignment = Assignment.objects.filter(document=document, coder=user).first()
     codebook = codebook or codebook_get(project)
     segments = coding_segments(document=document, coder=user)
     others_allowed = permissions.sees_others_segments(user, project)
@@ -294,7 +304,9 @@ def coding_page_get(
         others=others,
         show_others=show,
         others_allowed=others_allowed,
-        progress=coder_progress(user=user, project=project, current_id=document.pk),
+        progress=coder_progress(user=user, project=project, current_id=document.pk)
+        if with_progress
+        else None,
         text=text,
         urls=(url, f"{url}segments/"),
     )

@@ -6,6 +6,8 @@ import uuid
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..models import Assignment, Code, Document, Segment
@@ -45,8 +47,19 @@ def code_validate_for(*, code: Code, document: Document) -> None:
         )  # fmt: skip
 
 
-def _open_assignment(*, document: Document, coder: AbstractBaseUser) -> Assignment:
-    assignment = Assignment.objects.filter(document=document, coder=coder).first()
+def _open_assignment(
+    *,
+    document: Document,
+    coder: AbstractBaseUser,
+    assignment: Assignment | None = None,
+) -> Assignment:
+    """The coder's assignment of the document (``assignment`` if the caller
+    has it already), refused when missing or done."""
+    if assignment is None or (assignment.document_id, assignment.coder_id) != (
+        document.pk,
+        coder.pk,
+    ):
+        assignment = Assignment.objects.filter(document=document, coder=coder).first()
     if assignment is None:
         raise ValidationError(
             {"document": "This document is not assigned to this coder."}
@@ -82,7 +95,6 @@ def _already_applied(
     )
 
 
-@transaction.atomic
 def segment_create(
     *,
     document: Document,
@@ -94,47 +106,78 @@ def segment_create(
     memo: str = "",
     client_id: uuid.UUID | None = None,
     via: str = "web",
+    assignment: Assignment | None = None,
 ) -> tuple[Segment, bool]:
     """Create a segment; return it and whether it is new.
 
     With a ``client_id`` the call is idempotent: a retry of the same request
-    returns the segment the first one made.
+    returns the segment the first one made. ``assignment``, the coder's
+    assignment of the document if the caller has loaded it, saves a query;
+    it is updated in place when coding starts.
     """
-    if client_id is not None:
-        existing = Segment.objects.filter(client_id=client_id).first()
-        if existing is not None:
-            if existing.coder_id != coder.pk or existing.document_id != document.pk:
-                raise ValidationError({"client_id": "This id is already in use."})
-            return existing, False
-    code_validate_for(code=code, document=document)
-    span_validate(document=document, start=start, end=end, quote=quote)
-    assignment = _open_assignment(document=document, coder=coder)
-
-    segment = Segment(
-        document=document, coder=coder, code=code, start=start, end=end,
-        quote=quote, memo=memo, client_id=client_id or uuid.uuid4(),
-    )  # fmt: skip
-    segment.full_clean(exclude=["client_id"])
     try:
+        code_validate_for(code=code, document=document)
+        span_validate(document=document, start=start, end=end, quote=quote)
+        assignment = _open_assignment(
+            document=document, coder=coder, assignment=assignment
+        )
+        # No full_clean(): the checks above cover the span, the quote and the
+        # code, and the document, coder and code were just loaded. The
+        # database's constraints remain the backstop.
         with transaction.atomic():
-            segment.save()
-    except IntegrityError:
-        # A concurrent retry with the same client_id won the race.
-        existing = Segment.objects.filter(client_id=segment.client_id).first()
-        if existing is None or existing.coder_id != coder.pk:
+            segment = Segment.objects.create(
+                document=document, coder=coder, code=code, start=start, end=end,
+                quote=quote, memo=memo, client_id=client_id or uuid.uuid4(),
+            )  # fmt: skip
+            if assignment.status == Assignment.Status.TODO:
+                _assignment_start(assignment, document=document, actor=coder, via=via)
+            history_record(
+                project=document.project, document=document, user=coder,
+                entity="segment", entity_id=segment.pk, action="create",
+                after=segment_snapshot(segment), via=via,
+            )  # fmt: skip
+    except (ValidationError, IntegrityError):
+        # A retry whose first request was saved (perhaps an instant ago, by a
+        # concurrent request that won the unique client_id): that segment is
+        # the answer, whatever changed since. Looked up only on this path, so
+        # a new segment costs no query for it.
+        existing = (
+            Segment.objects.filter(client_id=client_id).first() if client_id else None
+        )
+        if existing is None:
             raise
+        if existing.coder_id != coder.pk or existing.document_id != document.pk:
+            raise ValidationError({"client_id": "This id is already in use."}) from None
         return existing, False
-    if assignment.status == Assignment.Status.TODO:
-        assignment_set_status(
-            assignment=assignment, status=Assignment.Status.IN_PROGRESS,
-            actor=coder, via=via,
-        )  # fmt: skip
-    history_record(
-        project=document.project, document=document, user=coder,
-        entity="segment", entity_id=segment.pk, action="create",
-        after=segment_snapshot(segment), via=via,
-    )  # fmt: skip
     return segment, True
+
+
+def _assignment_start(
+    assignment: Assignment, *, document: Document, actor: AbstractBaseUser, via: str
+) -> None:
+    """To do -> in progress, as one conditional UPDATE: of two concurrent first
+    segments only one records the change."""
+    now = timezone.now()
+    started = Assignment.objects.filter(
+        pk=assignment.pk, status=Assignment.Status.TODO
+    ).update(
+        status=Assignment.Status.IN_PROGRESS,
+        started_at=Coalesce("started_at", Value(now)),
+        done_at=None,
+        updated_at=now,
+    )
+    if not started:
+        return
+    assignment.status = Assignment.Status.IN_PROGRESS
+    assignment.started_at = assignment.started_at or now
+    assignment.done_at, assignment.updated_at = None, now
+    history_record(
+        project=document.project, document=document,
+        user=actor, entity="assignment", entity_id=assignment.pk, action="update",
+        before={"status": Assignment.Status.TODO},
+        after={"status": Assignment.Status.IN_PROGRESS, "coder": assignment.coder_id},
+        via=via,
+    )  # fmt: skip
 
 
 @transaction.atomic

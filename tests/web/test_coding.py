@@ -114,7 +114,9 @@ def test_page_reads_a_long_article_in_a_fixed_number_of_queries(
         )  # fmt: skip
         for i in range(500)
     )
-    with django_assert_max_num_queries(10):
+    # Session, user, project with the role, assignment with the document,
+    # codebook, segments, progress.
+    with django_assert_max_num_queries(7):
         response = client.get(page_url(study, doc))
     assert response.status_code == 200
     assert response.content.decode().count('class="anchor"') == 500
@@ -126,7 +128,10 @@ def test_page_reads_a_long_article_in_a_fixed_number_of_queries(
 def test_create_by_htmx_returns_the_changed_regions(client, coder, study, doc):
     response = create(client, study, doc, study.codes["actor"], 0, 7)
     assert response.status_code == 201
-    body = assert_fragment(response, "text-block", "segment-list", "status", "codebook")
+    # The first segment starts the article: its work state changes too.
+    body = assert_fragment(
+        response, "text-block", "segment-list", "status", "work-state"
+    )
     assert 'hx-swap-oob="true"' in body
     segment = Segment.objects.get()
     assert (segment.start, segment.end, segment.quote, segment.coder) == (
@@ -134,9 +139,54 @@ def test_create_by_htmx_returns_the_changed_regions(client, coder, study, doc):
     )  # fmt: skip
     assert f'data-segs="{segment.pk}"' in body
     assert "Undo: add actor" in body
+    assert "In progress" in body
     assert (
         Assignment.objects.get(document=doc, coder=study.coder1).status == "in_progress"
     )
+    # What a segment cannot change is not sent again.
+    assert 'id="codebook"' not in body and 'id="hint"' not in body
+    response = create(client, study, doc, study.codes["action"], 8, 19)
+    body = assert_fragment(response, "text-block", "segment-list", "status")
+    assert 'id="work-state"' not in body and 'id="codebook"' not in body
+    assert body.count('class="anchor"') == 2 and "Undo: add action" in body
+
+
+def test_create_costs_a_fixed_handful_of_queries(
+    client, coder, study, doc, django_assert_max_num_queries
+):
+    """Session, user, project with the role, assignment with the document,
+    codebook, the segment and its history row, the coder's segments for the
+    answer, the session's undo stack: 9, plus 4 statements opening and
+    closing the two transactions (savepoints here). The first segment of an
+    article also starts it (a conditional UPDATE and its history row) and
+    sends the work state (the coder's progress). 23 + 4 before."""
+    Segment.objects.bulk_create(
+        Segment(document=doc, coder=study.coder1, code=study.codes["actor"],
+                start=i, end=i + 5, quote=doc.text[i : i + 5])
+        for i in range(40)
+    )  # fmt: skip
+    with django_assert_max_num_queries(16):
+        assert create(client, study, doc, study.codes["actor"], 0, 7).status_code == 201
+    with django_assert_max_num_queries(13):
+        response = create(client, study, doc, study.codes["action"], 8, 19)
+    assert response.status_code == 201
+    assert HistoryEvent.objects.filter(entity="segment", action="create").count() == 2
+    assert HistoryEvent.objects.filter(entity="assignment").count() == 1
+
+
+def test_coding_starts_once_even_from_a_stale_assignment(study, doc):
+    """Two first segments at once both see "to do": one records the start."""
+    stale = Assignment.objects.get(document=doc, coder=study.coder1)
+    fresh = Assignment.objects.get(pk=stale.pk)
+    for assignment, start in ((fresh, 0), (stale, 8)):
+        services.segment_create(
+            document=doc, coder=study.coder1, code=study.codes["actor"],
+            start=start, end=start + 5, quote=doc.text[start : start + 5],
+            assignment=assignment,
+        )  # fmt: skip
+    saved = Assignment.objects.get(pk=stale.pk)
+    assert saved.status == "in_progress" and saved.started_at is not None
+    assert HistoryEvent.objects.filter(entity="assignment").count() == 1
 
 
 def test_create_by_plain_post_redirects_back_with_a_message(client, coder, study, doc):

@@ -22,6 +22,16 @@ UNDO_LIMIT = 50  # steps per article
 UNDO_DOCUMENTS = 5  # articles
 OTHERS_KEY = "wb-others"
 
+# The regions an htmx answer re-renders (``coding.html#changed``; the status
+# bar always). A segment change leaves the assignment, and with it the work
+# state, the hint and the codebook's buttons, as they were: rendering those
+# again cost most of a create's template time. (The codebook form's fresh
+# client_id serves only the plain form, which gets the whole page anyway.)
+ALL_REGIONS = frozenset(
+    {"work_state", "hint", "text_block", "segment_list", "codebook"}
+)
+SEGMENT_REGIONS = frozenset({"text_block", "segment_list"})
+
 
 @dataclass
 class Panel:
@@ -39,7 +49,21 @@ def _load(
     request: HttpRequest, slug: str, document_id: int
 ) -> tuple[Project, Document]:
     project = permissions.project_get_or_404(request.user, slug)
-    return project, permissions.document_get_or_404(request.user, project, document_id)
+    document, assignment = permissions.document_assignment_get_or_404(
+        request.user, project, document_id
+    )
+    request.__dict__.setdefault("_wb_assignments", {})[document.pk] = assignment
+    return project, document
+
+
+def _assignment(request: HttpRequest, document: Document) -> Assignment | None:
+    """The user's assignment of the document, read once per request (by
+    ``_load``): services that change it change this instance, so the page
+    rendered after shows the new state."""
+    cache = request.__dict__.setdefault("_wb_assignments", {})
+    if document.pk not in cache:
+        cache[document.pk] = permissions.assignment_for(request.user, document)
+    return cache[document.pk]
 
 
 def _segment(
@@ -113,22 +137,25 @@ def _codebook(request: HttpRequest, project: Project) -> selectors.Codebook:
     return cache[project.pk]
 
 
-def _code(project: Project, code_id: int | None) -> Code | None:
+def _code(request: HttpRequest, project: Project, code_id: int | None) -> Code | None:
     if code_id is None:
         return None
     # Only this project's codes: another project's ids must not be probeable.
-    code = project.codes.filter(pk=code_id).first()
-    if code is None:
+    # From the codebook, which the answer needs anyway: no query of its own.
+    node = _codebook(request, project).by_id.get(code_id)
+    if node is None:
         raise ValidationError({"code": f"There is no code {code_id} in this project."})
-    return code
+    return node.code
 
 
 def _context(request, project, document, *, panel=None, message="", level="success",
-             include_panel=False) -> dict:  # fmt: skip
+             include_panel=False, regions=ALL_REGIONS) -> dict:  # fmt: skip
     page = selectors.coding_page_get(
         user=request.user, project=project, document=document,
         show_others=_show_others(request, project),
         codebook=_codebook(request, project),
+        assignment=_assignment(request, document),
+        with_progress="work_state" in regions,
     )  # fmt: skip
     if panel is not None:
         panel.path = page.codebook.path(panel.segment.code_id)
@@ -143,6 +170,7 @@ def _context(request, project, document, *, panel=None, message="", level="succe
         "level": level,
         "undo": stack[-1] if stack and page.can_code else None,
         "include_panel": include_panel,
+        "regions": regions,
         "page_url": base,
         "segments_url": f"{base}segments/",
         "client_id": uuid.uuid4(),
@@ -150,8 +178,10 @@ def _context(request, project, document, *, panel=None, message="", level="succe
 
 
 def _respond(request, project, document, *, status=200, message="", level="success",
-             panel=None, include_panel=False) -> HttpResponse:  # fmt: skip
-    """Changed regions for htmx; a redirect (success) or the page (error) otherwise."""
+             panel=None, include_panel=False, regions=ALL_REGIONS) -> HttpResponse:  # fmt: skip
+    """Changed regions for htmx (the status bar, ``regions`` and, with
+    ``include_panel``, the panel); a redirect (success) or the page (error)
+    otherwise."""
     if not request.htmx and status < 400:
         if message:
             level_ = messages.SUCCESS if level == "success" else messages.INFO
@@ -162,13 +192,14 @@ def _respond(request, project, document, *, status=200, message="", level="succe
         return redirect(url)
     ctx = _context(request, project, document, panel=panel, message=message,
                    level="error" if status >= 400 else level,
-                   include_panel=include_panel)  # fmt: skip
+                   include_panel=include_panel,
+                   regions=regions if request.htmx else ALL_REGIONS)  # fmt: skip
     template = "annotations/coding.html" + ("#changed" if request.htmx else "")
     return render(request, template, ctx, status=status)
 
 
 def _panel(request, project, document, segment, *, also_ids=(), conflict=None) -> Panel:
-    assignment = permissions.assignment_for(request.user, document)
+    assignment = _assignment(request, document)
     also = []
     if also_ids:
         # The other segments under the clicked spot, as the page shows them.

@@ -16,6 +16,7 @@ from ...services import coding as services
 from .base import (
     OTHERS_KEY,
     UNDO_KEY,
+    _assignment,
     _context,
     _load,
     _panel,
@@ -70,7 +71,7 @@ def codes_css(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def assignment_done(request: HttpRequest, slug: str, document_id: int) -> HttpResponse:
     project, document = _load(request, slug, document_id)
-    assignment = permissions.assignment_for(request.user, document)
+    assignment = _assignment(request, document)
     if assignment is None:
         return _respond(request, project, document, status=400,
                         message="This article is not assigned to you.")  # fmt: skip
@@ -104,7 +105,7 @@ def assignment_reopen(
     request: HttpRequest, slug: str, document_id: int
 ) -> HttpResponse:
     project, document = _load(request, slug, document_id)
-    assignment = permissions.assignment_for(request.user, document)
+    assignment = _assignment(request, document)
     if assignment is None:
         return _respond(request, project, document, status=400,
                         message="This article is not assigned to you.")  # fmt: skip

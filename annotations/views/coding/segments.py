@@ -13,6 +13,8 @@ from ...models import Code, Segment
 from ...services import coding as services
 from ...services.errors import ConflictError
 from .base import (
+    SEGMENT_REGIONS,
+    _assignment,
     _code,
     _codebook,
     _context,
@@ -64,7 +66,8 @@ def segment_detail(
         return redirect(
             f"{reverse('coding_page', args=[slug, document_id])}?seg={segment_id}#panel"
         )
-    ctx = _context(request, project, document, panel=panel)
+    # The panel alone: none of the #changed regions (nor the progress query).
+    ctx = _context(request, project, document, panel=panel, regions=frozenset())
     return render(request, "annotations/coding.html#panel", ctx)
 
 
@@ -82,11 +85,15 @@ def segment_create(request: HttpRequest, slug: str, document_id: int) -> HttpRes
         if "quote" in request.POST
         else document.text[data["start"] : data["end"]]
     )
+    assignment = _assignment(request, document)
+    was = getattr(assignment, "status", None)
     try:
         segment, created = services.segment_create(
-            document=document, coder=request.user, code=_code(project, data["code"]),
+            document=document, coder=request.user,
+            code=_code(request, project, data["code"]),
             start=data["start"], end=data["end"], quote=quote,
             memo=data["memo"].replace("\r\n", "\n"), client_id=data["client_id"],
+            assignment=assignment,
         )  # fmt: skip
     except ValidationError as exc:
         return _respond(request, project, document, status=400,
@@ -94,8 +101,11 @@ def segment_create(request: HttpRequest, slug: str, document_id: int) -> HttpRes
     label = _label(request, project, segment)
     if created:
         _undo_push(request, document, "create", segment, f"add {label}")
+    regions = SEGMENT_REGIONS
+    if getattr(assignment, "status", None) != was:  # coding started: "In progress"
+        regions |= {"work_state"}
     return _respond(request, project, document, status=201 if created else 200,
-                    message=f"Added {label}.")  # fmt: skip
+                    message=f"Added {label}.", regions=regions)  # fmt: skip
 
 
 @login_required
@@ -117,7 +127,8 @@ def segment_update(
     before = {"code": segment.code_id, "memo": segment.memo}
     try:
         updated = services.segment_update(
-            segment=segment, actor=request.user, code=_code(project, data["code"]),
+            segment=segment, actor=request.user,
+            code=_code(request, project, data["code"]),
             memo=memo, expected_version=data["version"],
         )  # fmt: skip
     except ConflictError as exc:
@@ -143,7 +154,7 @@ def segment_update(
                    before=before, after=after)  # fmt: skip
     panel = _panel(request, project, document, updated)
     return _respond(request, project, document, panel=panel, include_panel=True,
-                    message=f"Saved {label}.")  # fmt: skip
+                    message=f"Saved {label}.", regions=SEGMENT_REGIONS)  # fmt: skip
 
 
 @login_required
@@ -177,7 +188,8 @@ def segment_delete(
     if not was_deleted:
         _undo_push(request, document, "delete", segment, f"delete {label}")
     return _respond(request, project, document, include_panel=True,
-                    message=f"Deleted {label}. Undo brings it back.")  # fmt: skip
+                    message=f"Deleted {label}. Undo brings it back.",
+                    regions=SEGMENT_REGIONS)  # fmt: skip
 
 
 @login_required
@@ -200,7 +212,8 @@ def segment_restore(
             message=f"Not restored. {_errors(exc)}",
         )
     label = _label(request, project, segment)
-    return _respond(request, project, document, message=f"Restored {label}.")
+    return _respond(request, project, document, message=f"Restored {label}.",
+                    regions=SEGMENT_REGIONS)  # fmt: skip
 
 
 @login_required
@@ -240,7 +253,8 @@ def coding_undo(request: HttpRequest, slug: str, document_id: int) -> HttpRespon
         )
     _undo_pop(request, document)
     return _respond(request, project, document, include_panel=True,
-                    message=f"Undone: {entry['label']}.")  # fmt: skip
+                    message=f"Undone: {entry['label']}.",
+                    regions=SEGMENT_REGIONS)  # fmt: skip
 
 
 def _undo_apply(request: HttpRequest, segment: Segment, entry: dict) -> None:
