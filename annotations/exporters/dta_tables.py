@@ -6,12 +6,22 @@ memos are ``strL`` so text of any length survives; times are ``%tc`` in UTC
 (Stata has no time zones, the labels say UTC).
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
+import numpy as np
+
 from .matrix import MatrixRow
-from .rows import ExportContext, SegmentRow, naive_utc
-from .stata import MAX_LABEL, MAX_STR, DtaColumn, str_width, write_dta
+from .rows import ExportContext, SegmentColumns, naive_utc
+from .stata import (
+    MAX_LABEL,
+    MAX_STR,
+    DtaColumn,
+    str_width,
+    write_dta,
+    write_dta_chunks,
+)
+from .stata_cells import UNIX_EPOCH_MS, stata_days
 
 
 def _label(text: str) -> str:
@@ -42,9 +52,14 @@ def value_labels(ctx: ExportContext) -> dict[str, dict[int, str]]:
     }
 
 
-def segments_dta(out: BinaryIO, ctx: ExportContext, rows: Iterable[SegmentRow]) -> int:
-    """Write ``segments.dta`` (format 118) to a seekable file; return the rows."""
-    docs = ctx.documents.values()
+def segments_dta(
+    out: BinaryIO, ctx: ExportContext, chunks: Iterable[SegmentColumns]
+) -> int:
+    """Write ``segments.dta`` (format 118) to a seekable file; return the rows.
+
+    The document columns and the code path are encoded once per document and
+    code and gathered for each chunk by position (numpy indexing)."""
+    docs = list(ctx.documents.values())
     columns = [
         DtaColumn("project", "Project (slug)", "str", str_width([ctx.project_slug])),
         DtaColumn("segment_id", "Segment id (the consensus has its own ids)", "long"),
@@ -63,22 +78,58 @@ def segments_dta(out: BinaryIO, ctx: ExportContext, rows: Iterable[SegmentRow]) 
         DtaColumn("created", "Created (UTC)", "datetime"),
         DtaColumn("updated", "Last changed (UTC)", "datetime"),
     ]  # fmt: skip
-    codes, documents = ctx.code_by_id, ctx.documents
+    slug = ctx.project_slug.encode("utf-8")
+    doc_at = _positions([d.id for d in docs])
+    code_at = _positions([c.id for c in ctx.codes])
+    external, title, source = (
+        _text_cells(col, [getattr(d, col.name) for d in docs]) for col in columns[3:6]
+    )
+    published = np.ma.MaskedArray(
+        [0 if d.published is None else stata_days(d.published) for d in docs],
+        mask=[d.published is None for d in docs], dtype=np.int64,
+    )  # fmt: skip
+    paths = _text_cells(columns[9], [c.path for c in ctx.codes])
 
-    def records() -> Iterator[tuple]:
-        for s in rows:
-            doc = documents[s.document_id]
-            yield (
-                ctx.project_slug, s.id, s.document_id, doc.external_id, doc.title,
-                doc.source, doc.published, s.coder, s.code_id,
-                codes[s.code_id].path, s.start, s.end, s.quote, s.memo,
-                naive_utc(s.created), naive_utc(s.updated),
-            )  # fmt: skip
+    def records() -> Iterator[list]:
+        for c in chunks:
+            d, k = doc_at(c.document_id), code_at(c.code_id)
+            yield [
+                np.full(len(c), slug, dtype=f"S{columns[0].width}"), c.id,
+                c.document_id, external[d], title[d], source[d], published[d],
+                c.coder, c.code_id, paths[k], c.start, c.end, c.quote, c.memo,
+                c.created_ms + UNIX_EPOCH_MS, c.updated_ms + UNIX_EPOCH_MS,
+            ]  # fmt: skip
 
-    return write_dta(
+    return write_dta_chunks(
         out, columns, records(), label=dataset_label(ctx, "segments"),
         value_labels=value_labels(ctx), timestamp=naive_utc(ctx.exported_at),
     )  # fmt: skip
+
+
+def _positions(ids: list[int]) -> Callable[[np.ndarray], np.ndarray]:
+    """A lookup from ids to their positions in ``ids``; an unknown id is a
+    ``KeyError``."""
+    order = np.argsort(np.array(ids, dtype=np.int64), kind="stable")
+    known = np.array(ids, dtype=np.int64)[order]
+
+    def at(wanted: np.ndarray) -> np.ndarray:
+        i = np.minimum(np.searchsorted(known, wanted), max(len(known) - 1, 0))
+        found = known[i] == wanted if len(known) else np.zeros(len(wanted), bool)
+        if not found.all():
+            raise KeyError(int(wanted[np.argmin(found)]))
+        return order[i]
+
+    return at
+
+
+def _text_cells(column: DtaColumn, texts: list[str]) -> np.ndarray:
+    """Encoded text to gather cells from: ``S`` for str, objects for strL."""
+    data = [t.encode("utf-8") for t in texts]
+    if column.kind == "str":
+        return np.array(data, dtype=f"S{column.width}")
+    cells = np.empty(len(data), dtype=object)
+    cells[:] = data
+    return cells
 
 
 def document_codes_dta(

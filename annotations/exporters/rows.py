@@ -1,9 +1,13 @@
 """The plain rows every exporter reads: no Django, no querysets."""
 
 import datetime as dt
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
+
+import numpy as np
 
 CONSENSUS_KEY = 0
 CONSENSUS_NAME = "consensus"
@@ -75,6 +79,52 @@ class SegmentRow(NamedTuple):
     updated: dt.datetime
 
 
+@dataclass(frozen=True)
+class SegmentColumns:
+    """A chunk of :class:`SegmentRow` (in export order) as columns, for the
+    writers that pack a chunk at a time: numbers as int64 arrays, text as
+    UTF-8 bytes, times as milliseconds since 1970-01-01 UTC rounded down."""
+
+    id: np.ndarray
+    document_id: np.ndarray
+    coder: np.ndarray
+    code_id: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    quote: Sequence[bytes]
+    memo: Sequence[bytes]
+    created_ms: np.ndarray
+    updated_ms: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+
+def segment_columns(
+    rows: Iterable[SegmentRow], size: int = 1000
+) -> Iterator[SegmentColumns]:
+    """Segment rows as chunks of ``size`` rows in columns.
+
+    >>> t = dt.datetime(1970, 1, 1, 0, 0, 1, 999, tzinfo=dt.UTC)
+    >>> chunk = next(segment_columns([SegmentRow(7, 1, 2, 3, 0, 4, "é", "", t, t)]))
+    >>> chunk.quote, chunk.created_ms.tolist()
+    ([b'\\xc3\\xa9'], [1000])
+    """
+    it = iter(rows)
+    while batch := list(itertools.islice(it, size)):
+        ids, docs, coders, codes, starts, ends, quotes, memos, made, changed = zip(
+            *batch, strict=True
+        )
+        numbers = (ids, docs, coders, codes, starts, ends)
+        yield SegmentColumns(
+            *(np.array(c, dtype=np.int64) for c in numbers),
+            quote=[q.encode("utf-8") for q in quotes],
+            memo=[m.encode("utf-8") for m in memos],
+            created_ms=np.array([unix_ms(t) for t in made], dtype=np.int64),
+            updated_ms=np.array([unix_ms(t) for t in changed], dtype=np.int64),
+        )  # fmt: skip
+
+
 class CoverageRow(NamedTuple):
     """A (document, coder) pair that belongs in the per-coder tables."""
 
@@ -143,3 +193,18 @@ def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+_UNIX_EPOCH = dt.datetime(1970, 1, 1)
+_UNIX_EPOCH_UTC = _UNIX_EPOCH.replace(tzinfo=dt.UTC)
+_MS = dt.timedelta(milliseconds=1)
+
+
+def unix_ms(value: dt.datetime) -> int:
+    """Milliseconds since 1970-01-01 UTC, rounded down (a naive value is UTC).
+
+    >>> unix_ms(dt.datetime(1969, 12, 31, 23, 59, 59, 999999))
+    -1
+    """
+    epoch = _UNIX_EPOCH if value.tzinfo is None else _UNIX_EPOCH_UTC
+    return (value - epoch) // _MS

@@ -2,18 +2,31 @@
 readers are independent of the streaming writer."""
 
 import datetime as dt
+import io
+import struct
 
+import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
 
+from annotations.exporters import dta_tables
 from annotations.exporters.names import (
     RESERVED,
     code_variables,
     is_valid_name,
     safe_name,
 )
-from annotations.exporters.stata import DtaColumn, write_dta
+from annotations.exporters.rows import (
+    CodeInfo,
+    CoderInfo,
+    DocumentInfo,
+    ExportContext,
+    SegmentRow,
+    segment_columns,
+)
+from annotations.exporters.stata import DtaColumn, write_dta, write_dta_chunks
+from annotations.exporters.stata_cells import ROW_CHUNK
 from annotations.models import Code, Segment
 from annotations.services import exports
 
@@ -118,6 +131,120 @@ def test_invalid_columns_are_refused(column):
 def test_a_value_out_of_range_stops_the_writer(tmp_path):
     with open(tmp_path / "x.dta", "w+b") as f, pytest.raises(ValueError, match="row 2"):
         write_dta(f, [DtaColumn("n", "N", "long")], [(1,), (2**40,)], label="")
+
+
+@pytest.mark.parametrize(
+    ("column", "cells", "message"),
+    [
+        (DtaColumn("n", "N", "byte"), [1, 101], "n: 101 is out of range for byte"),
+        (DtaColumn("n", "N", "long"), [1, 1.5], "n: 1.5 is not an integer"),
+        (DtaColumn("s", "S", "str", 3), ["abc", "abcd"], "s: 4 bytes do not fit in str3"),
+        (DtaColumn("s", "S", "str", 3), ["", "éé"], "s: 4 bytes do not fit in str3"),
+        (
+            DtaColumn("t", "T", "datetime"),
+            [None, dt.datetime(2024, 1, 1, tzinfo=dt.UTC)],
+            "t: convert date-times to naive UTC",
+        ),
+    ],
+)  # fmt: skip
+def test_a_value_that_does_not_fit_names_its_row(column, cells, message):
+    """The rows of the first chunk fit; the second cell of the next chunk
+    does not: the message counts rows across chunks."""
+    ok = {"str": "a", "datetime": None}.get(column.kind, 1)
+    rows = [(ok,)] * ROW_CHUNK + [(c,) for c in cells]
+    with pytest.raises(ValueError, match=f"^row {ROW_CHUNK + 2}: {message}$"):
+        write_dta(io.BytesIO(), [column], rows, label="")
+
+
+def test_a_chunk_value_that_does_not_fit_names_its_row():
+    columns = [DtaColumn("n", "N", "byte"), DtaColumn("s", "S", "str", 2)]
+    first = [np.arange(10), [b"ab"] * 10]
+    for second, message in [
+        ([np.array([1, -128]), [b"", b""]], "row 12: n: -128 is out of range for byte"),
+        ([np.array([1, 2]), [b"", b"abc"]], "row 12: s: 3 bytes do not fit in str2"),
+    ]:
+        with pytest.raises(ValueError, match=f"^{message}$"):
+            write_dta_chunks(io.BytesIO(), columns, [first, second], label="")
+
+
+def test_chunks_of_columns_write_the_bytes_of_rows():
+    """The columnar entry point, with masked arrays for missing cells, writes
+    exactly what write_dta writes from the same rows."""
+    columns = [
+        DtaColumn("id", "Id", "long"), DtaColumn("s", "S", "str", 4),
+        DtaColumn("day", "Day", "date"), DtaColumn("t", "T", "datetime"),
+        DtaColumn("x", "X", "double"), DtaColumn("memo", "Memo", "strl"),
+    ]  # fmt: skip
+    rows = [
+        (1, "ab", dt.date(1960, 1, 2), dt.datetime(1960, 1, 1, 0, 0, 1), 0.5, "m"),
+        (2, "", None, None, None, ""),
+        (None, "é", dt.date(1959, 12, 31), dt.datetime(1959, 12, 31, 23, 59), 2, "x"),
+    ]
+    stamp = dt.datetime(2026, 1, 2, 3, 4)
+    expected = io.BytesIO()
+    write_dta(expected, columns, rows, label="t", timestamp=stamp)
+    missing = [False, True, False]
+    chunks = [
+        [
+            np.ma.MaskedArray([1, 2, 0], mask=[False, False, True]),
+            [b"ab", b"", "é".encode()],
+            np.ma.MaskedArray([1, 0, -1], mask=missing),
+            np.ma.MaskedArray([1000, 0, -60_000], mask=missing),
+            np.ma.MaskedArray([0.5, 0, 2], mask=missing),
+            [b"m", b"", b"x"],
+        ]
+    ]
+    ours = io.BytesIO()
+    assert write_dta_chunks(ours, columns, chunks, label="t", timestamp=stamp) == 3
+    assert ours.getvalue() == expected.getvalue()
+
+
+def test_strl_records_go_by_observation_then_variable(tmp_path):
+    """Two strL columns with text in both: the GSO records are in (o, v)
+    order across chunks, and both readers find every cell."""
+    columns = [DtaColumn("a", "A", "strl"), DtaColumn("b", "B", "strl")]
+    rows = [(f"a{i}" * (i % 3), f"b{i}" if i % 2 else "") for i in range(2500)]
+    path = tmp_path / "x.dta"
+    with open(path, "w+b") as f:
+        write_dta(f, columns, rows, label="")
+    data = path.read_bytes()
+    strls = data[data.index(b"<strls>") + 7 : data.index(b"</strls>")]
+    keys, at = [], 0
+    while at < len(strls):
+        assert strls[at : at + 3] == b"GSO"
+        v, o, _, n = struct.unpack_from("<IQBI", strls, at + 3)
+        keys.append((o, v))
+        at += 20 + n
+    assert keys == sorted(keys) and len(keys) == sum(bool(x) for r in rows for x in r)
+    frame, _ = pyreadstat.read_dta(str(path))
+    assert list(frame.itertuples(index=False, name=None)) == rows
+    assert pd.read_stata(path).b.tolist() == [b for _, b in rows]
+
+
+def test_segments_dta_gathers_strl_document_text(tmp_path):
+    """A document column wider than str2045 is strL: each observation gets
+    its own copy of the document's text."""
+    made = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    title = "t" * 3000
+    ctx = ExportContext(
+        project_name="P", project_slug="p", exported_at=made, software_version="x",
+        codes=[CodeInfo(5, "c", "c", None, 0, 0, "c")], coders=[],
+        all_coders=[CoderInfo(3, "u"), CoderInfo(0, "consensus")],
+        documents={7: DocumentInfo(7, "e", title), 8: DocumentInfo(8, "f", "")},
+    )  # fmt: skip
+    segments = [
+        SegmentRow(i, doc, 3, 5, 0, 1, "q", "", made, made)
+        for i, doc in enumerate([7, 8, 7, 7, 8], start=1)
+    ]
+    path = tmp_path / "x.dta"
+    with open(path, "w+b") as f:
+        assert dta_tables.segments_dta(f, ctx, segment_columns(segments, size=2)) == 5
+    df = pd.read_stata(path, convert_categoricals=False)
+    assert df.title.tolist() == [title, "", title, title, ""]
+    assert df.external_id.tolist() == ["e", "f", "e", "e", "f"]
+    with pytest.raises(KeyError):
+        bad = [segments[0]._replace(document_id=9)]
+        dta_tables.segments_dta(io.BytesIO(), ctx, segment_columns(bad))
 
 
 def test_names():
