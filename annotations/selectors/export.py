@@ -339,6 +339,10 @@ def export_segment_count(project: Project, filt: ExportFilter) -> int:
 
 # ------------------------------------------------- segments.csv by COPY (PostgreSQL)
 
+# Document by document, like _SEGMENT_COLUMNS_SQL below: sorting the whole
+# project's wide rows at once spilled to disk on large projects. Times are
+# cast to text under DateStyle ISO (set by segment_csv_copy): a third of the
+# cost of to_char.
 _SEGMENTS_COPY_SQL = """
 COPY (
   WITH codes(id, name, path) AS (
@@ -346,20 +350,18 @@ COPY (
                          {code_paths}::text[])
   ), coders(key, name) AS (
     SELECT * FROM unnest({coder_keys}::bigint[], {coder_names}::text[])
-  ), spans AS (
-    {spans}
   )
   SELECT {slug}, s.id, d.id, NULLIF(d.external_id, ''), NULLIF(d.title, ''),
          NULLIF(d.source, ''), to_char(d.published, 'YYYY-MM-DD'),
          NULLIF(w.name, ''), NULLIF(c.name, ''), NULLIF(c.path, ''), c.id,
          s.start, s."end", NULLIF(s.quote, ''), NULLIF(s.memo, ''),
-         to_char(s.created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-         to_char(s.updated AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-  FROM spans s
-  JOIN {document} d ON d.id = s.document_id
+         replace(date_trunc('second', s.created AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z',
+         replace(date_trunc('second', s.updated AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z'
+  FROM {document} d CROSS JOIN LATERAL ({spans}) s
   JOIN codes c ON c.id = s.code_id
   JOIN coders w ON w.key = s.coder
-  ORDER BY s.document_id, s.rank, s.start, s."end", s.id
+  WHERE d.project_id = {project}
+  ORDER BY d.id, s.rank, s.start, s."end", s.id
 ) TO STDOUT WITH (FORMAT csv)
 """
 
@@ -445,7 +447,8 @@ def segments_copy_sql(project: Project, filt: ExportFilter, ctx: ExportContext):
         "coder_keys": [c.key for c in ctx.all_coders],
         "coder_names": [c.name for c in ctx.all_coders],
     }
-    spans = _spans_sql(project, filt, params, psql)
+    scope = psql.SQL("WHERE x.document_id = d.id")
+    spans = _spans_sql(project, filt, params, psql, scope=scope)
     if not spans:
         return None
     statement = psql.SQL(_SEGMENTS_COPY_SQL).format(
@@ -453,30 +456,49 @@ def segments_copy_sql(project: Project, filt: ExportFilter, ctx: ExportContext):
         document=psql.Identifier(Document._meta.db_table),
         **{k: psql.Placeholder(k) for k in (
             "slug", "code_ids", "code_names", "code_paths", "coder_keys",
-            "coder_names",
+            "coder_names", "project",
         )},
     )  # fmt: skip
     return statement, params
 
 
-def segment_csv_copy(
-    project: Project, filt: ExportFilter, ctx: ExportContext
-) -> Iterator[bytes]:
-    """The rows of segments.csv as PostgreSQL writes them, one CSV line (or a
-    few) per chunk, as they arrive: nothing holds more than a chunk."""
-    from django.db import connection
+class SegmentCsvCopy:
+    """The rows of segments.csv as PostgreSQL's ``COPY`` writes them, in
+    blocks of whole lines of about :data:`COPY_BLOCK` bytes; ``rows`` holds
+    how many once the iteration ends. Nothing holds more than a block.
 
-    query = segments_copy_sql(project, filt, ctx)
-    if query is None:
-        return
-    statement, params = query
-    connection.ensure_connection()
-    with (
-        connection.connection.cursor() as cursor,
-        cursor.copy(statement, params) as copy,
-    ):
-        for chunk in copy:
-            yield bytes(chunk)
+    ``COPY`` sends one message per row: gathering them into blocks here keeps
+    the per-row work in Python to one append (it was a third of the export).
+    """
+
+    def __init__(self, project: Project, filt: ExportFilter, ctx: ExportContext):
+        self.query = segments_copy_sql(project, filt, ctx)
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        from django.db import connection, transaction
+
+        if self.query is None:
+            return
+        statement, params = self.query
+        with transaction.atomic(), connection.cursor() as django_cursor:
+            cursor = django_cursor.cursor
+            # The time cells are timestamps cast to text: ISO whatever the
+            # server's default DateStyle.
+            cursor.execute("SET LOCAL DateStyle TO ISO, YMD")
+            block = bytearray()
+            with cursor.copy(statement, params) as copy:
+                for row in copy:
+                    block += row
+                    if len(block) >= COPY_BLOCK:
+                        yield bytes(block)
+                        block.clear()
+            if block:
+                yield bytes(block)
+            self.rows = cursor.rowcount
+
+
+COPY_BLOCK = 256 * 1024
 
 
 # ------------------------------------------ segments in columns (PostgreSQL)

@@ -71,6 +71,30 @@ def test_copy_bytes_equal_python_bytes_unfiltered(tricky):
     assert copy_bytes(tricky.project, filt) == expected
 
 
+def test_times_are_iso_whatever_the_servers_datestyle(tricky):
+    from django.db import connection
+
+    filt = exports.export_filter_build(project=tricky.project)
+    expected = python_bytes(tricky.project, filt)
+    run = exports._Export(tricky.project, filt, NOW)  # reads dates: needs ISO
+    with connection.cursor() as cursor:
+        cursor.execute("SET DateStyle TO SQL, DMY")
+    try:
+        assert b"".join(run.segments_copy()) == expected
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET DateStyle")
+
+
+def test_blocks_hold_whole_rows_and_rows_are_counted(tricky, monkeypatch):
+    monkeypatch.setattr(exports.sel, "COPY_BLOCK", 1)  # one row per block
+    filt = exports.export_filter_build(project=tricky.project)
+    run = exports._Export(tricky.project, filt, NOW)
+    blocks = list(run.segments_copy())
+    assert b"".join(blocks) == python_bytes(tricky.project, filt)
+    assert run.copied.rows == tricky.live_count == len(blocks) - 1  # + header
+
+
 @pytest.mark.parametrize(
     "filters",
     [
