@@ -32,6 +32,7 @@ from ..models import (
 from ..services.bulk import rows_insert
 from . import textgen
 from .data import coder_password
+from .db import tables_tidy
 from .figures import Ctx, NotAvailable, live_segments
 from .paced import paced_run
 
@@ -205,10 +206,14 @@ def _load_clear(project: Project) -> None:
     HistoryEvent.objects.filter(
         project=project, entity="segment", entity_id__in=ids
     ).delete()
-    HistoryEvent.objects.filter(
-        project=project, user__username__startswith=f"{project.slug}-load"
-    ).delete()
+    users = list(
+        get_user_model()
+        .objects.filter(username__startswith=f"{project.slug}-load")
+        .values_list("pk", flat=True)
+    )
+    HistoryEvent.objects.filter(project=project, user_id__in=users).delete()
     made.delete()
+    tables_tidy(Segment, HistoryEvent)
 
 
 def fig_create_segment_load(ctx: Ctx) -> dict:

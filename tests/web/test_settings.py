@@ -49,3 +49,22 @@ def test_admin_lists_every_model(admin_client):
     for model in apps.get_app_config("annotations").get_models():
         url = f"/admin/annotations/{model._meta.model_name}/"
         assert admin_client.get(url).status_code == 200, url
+
+
+def _db_setting(key: str, **extra) -> str:
+    code = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE']='workbench.settings';"
+        f"from django.conf import settings; print(settings.DATABASES['default'][{key!r}])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(extra)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    return out.stdout.strip()
+
+
+def test_postgres_connections_persist_with_health_checks():
+    url = "postgres://postgres@127.0.0.1:5432/x"
+    assert _db_setting("CONN_MAX_AGE", DATABASE_URL=url) == "60"
+    assert _db_setting("CONN_HEALTH_CHECKS", DATABASE_URL=url) == "True"
+    assert _db_setting("CONN_MAX_AGE", DATABASE_URL=url, DJANGO_CONN_MAX_AGE="0") == "0"
