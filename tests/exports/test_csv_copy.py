@@ -11,6 +11,8 @@ from annotations.exporters import csv_export
 from annotations.models import Code, ConsensusSegment, Segment
 from annotations.services import exports
 
+from .filter_cases import CASES, filter_build
+
 pytestmark = pytest.mark.postgres
 
 NOW = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
@@ -95,22 +97,9 @@ def test_blocks_hold_whole_rows_and_rows_are_counted(tricky, monkeypatch):
     assert run.copied.rows == tricky.live_count == len(blocks) - 1  # + header
 
 
-@pytest.mark.parametrize(
-    "filters",
-    [
-        {"coder": "coder1"},
-        {"coder": "coder2", "consensus": True},
-        {"consensus": True},
-        {"since": "today", "until": "today"},
-        {"until": "yesterday"},
-        {"since": "2030-01-01"},
-    ],
-)
+@pytest.mark.parametrize("filters", CASES)
 def test_copy_bytes_equal_python_bytes_filtered(tricky, filters):
-    today = dt.date.today()
-    days = {"today": today, "yesterday": today - dt.timedelta(days=1)}
-    filters = {k: days.get(v, v) for k, v in filters.items()}
-    filt = exports.export_filter_build(project=tricky.project, **filters)
+    filt = filter_build(tricky.project, filters)
     expected = python_bytes(tricky.project, filt)
     assert copy_bytes(tricky.project, filt) == expected
 

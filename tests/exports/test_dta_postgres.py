@@ -17,6 +17,7 @@ from annotations.selectors import export as sel
 from annotations.services import exports
 
 from .conftest import LONG_MEMO
+from .filter_cases import CASES, filter_build
 
 pytestmark = pytest.mark.postgres
 
@@ -87,22 +88,9 @@ def test_fast_file_equals_python_file(tricky, tmp_path):
     assert "منصة 📱" in set(raw.code_path)
 
 
-@pytest.mark.parametrize(
-    "filters",
-    [
-        {"coder": "coder1"},
-        {"coder": "coder2", "consensus": True},
-        {"consensus": True},
-        {"since": "today", "until": "today"},
-        {"until": "yesterday"},
-        {"since": "2030-01-01"},
-    ],
-)
+@pytest.mark.parametrize("filters", CASES)
 def test_fast_file_equals_python_file_filtered(tricky, tmp_path, filters):
-    today = dt.date.today()
-    days = {"today": today, "yesterday": today - dt.timedelta(days=1)}
-    filters = {k: days.get(v, v) for k, v in filters.items()}
-    filt = exports.export_filter_build(project=tricky.project, **filters)
+    filt = filter_build(tricky.project, filters)
     expected = python_bytes(tricky.project, filt, tmp_path)
     assert fast_bytes(tricky.project, filt, tmp_path) == expected
 
