@@ -360,7 +360,7 @@ COPY (
   FROM {document} d CROSS JOIN LATERAL ({spans}) s
   JOIN codes c ON c.id = s.code_id
   JOIN coders w ON w.key = s.coder
-  WHERE d.project_id = {project}
+  WHERE d.project_id = {project} AND d.id > {after} AND d.id <= {upto}
   ORDER BY d.id, s.rank, s.start, s."end", s.id
 ) TO STDOUT WITH (FORMAT csv)
 """
@@ -428,10 +428,16 @@ def _spans_sql(
     return spans
 
 
-def segments_copy_sql(project: Project, filt: ExportFilter, ctx: ExportContext):
+def segments_copy_sql(
+    project: Project,
+    filt: ExportFilter,
+    ctx: ExportContext,
+    documents: tuple[int, int] = (0, 2**63 - 1),
+):
     """The ``COPY ... TO STDOUT`` statement and its parameters that write the
     rows of segments.csv (no header) in :func:`segment_rows` order, with the
-    cells of ``csv_export.segments_csv``; None when the filter selects nothing.
+    cells of ``csv_export.segments_csv``, for the documents whose id is in
+    ``(after, upto]``; None when the filter selects nothing.
 
     Empty strings become NULL so that PostgreSQL writes them as empty cells
     (it quotes ``""`` otherwise); code names and paths and coder names come
@@ -446,6 +452,8 @@ def segments_copy_sql(project: Project, filt: ExportFilter, ctx: ExportContext):
         "code_paths": [c.path for c in ctx.codes],
         "coder_keys": [c.key for c in ctx.all_coders],
         "coder_names": [c.name for c in ctx.all_coders],
+        "after": documents[0],
+        "upto": documents[1],
     }
     scope = psql.SQL("WHERE x.document_id = d.id")
     spans = _spans_sql(project, filt, params, psql, scope=scope)
@@ -456,49 +464,10 @@ def segments_copy_sql(project: Project, filt: ExportFilter, ctx: ExportContext):
         document=psql.Identifier(Document._meta.db_table),
         **{k: psql.Placeholder(k) for k in (
             "slug", "code_ids", "code_names", "code_paths", "coder_keys",
-            "coder_names", "project",
+            "coder_names", "project", "after", "upto",
         )},
     )  # fmt: skip
     return statement, params
-
-
-class SegmentCsvCopy:
-    """The rows of segments.csv as PostgreSQL's ``COPY`` writes them, in
-    blocks of whole lines of about :data:`COPY_BLOCK` bytes; ``rows`` holds
-    how many once the iteration ends. Nothing holds more than a block.
-
-    ``COPY`` sends one message per row: gathering them into blocks here keeps
-    the per-row work in Python to one append (it was a third of the export).
-    """
-
-    def __init__(self, project: Project, filt: ExportFilter, ctx: ExportContext):
-        self.query = segments_copy_sql(project, filt, ctx)
-        self.rows = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        from django.db import connection, transaction
-
-        if self.query is None:
-            return
-        statement, params = self.query
-        with transaction.atomic(), connection.cursor() as django_cursor:
-            cursor = django_cursor.cursor
-            # The time cells are timestamps cast to text: ISO whatever the
-            # server's default DateStyle.
-            cursor.execute("SET LOCAL DateStyle TO ISO, YMD")
-            block = bytearray()
-            with cursor.copy(statement, params) as copy:
-                for row in copy:
-                    block += row
-                    if len(block) >= COPY_BLOCK:
-                        yield bytes(block)
-                        block.clear()
-            if block:
-                yield bytes(block)
-            self.rows = cursor.rowcount
-
-
-COPY_BLOCK = 256 * 1024
 
 
 # ------------------------------------------ segments in columns (PostgreSQL)

@@ -44,6 +44,7 @@ from ..exporters.rows import (
 )
 from ..models import Membership, Project
 from ..selectors import export as sel
+from ..selectors.segments_copy import SegmentCsvCopy
 from ..stats import RECORD_FIELDS
 from .agreement import agreement_flat_rows, agreement_json, agreement_report
 
@@ -186,7 +187,7 @@ class _Export:
         (about 10x the Python writer, same bytes); None on other databases."""
         if connection.vendor != "postgresql":
             return None
-        self.copied = sel.SegmentCsvCopy(self.project, self.filt, self.ctx)
+        self.copied = SegmentCsvCopy(self.project, self.filt, self.ctx)
         return csv_export.segments_csv_bytes(self.copied)
 
     def segment_chunks(self) -> Iterator[SegmentColumns]:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from annotations.exporters import csv_export
 from annotations.models import Code, ConsensusSegment, Segment
+from annotations.selectors import segments_copy
 from annotations.services import exports
 
 from .filter_cases import CASES, filter_build
@@ -89,7 +90,7 @@ def test_times_are_iso_whatever_the_servers_datestyle(tricky):
 
 
 def test_blocks_hold_whole_rows_and_rows_are_counted(tricky, monkeypatch):
-    monkeypatch.setattr(exports.sel, "COPY_BLOCK", 1)  # one row per block
+    monkeypatch.setattr(segments_copy, "COPY_BLOCK", 1)  # one row per block
     filt = exports.export_filter_build(project=tricky.project)
     run = exports._Export(tricky.project, filt, NOW)
     blocks = list(run.segments_copy())
@@ -125,3 +126,46 @@ def test_file_stream_and_rows_use_copy(tricky, tmp_path):
     )
     first = list(itertools.islice(chunks, 1))
     assert b"".join(first + list(chunks)) == expected
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Split even a four-document project into two streams, and count them."""
+    started = []
+    original = segments_copy._SecondHalf.start
+
+    def start(self):
+        started.append(self)
+        original(self)
+
+    monkeypatch.setattr(segments_copy, "SPLIT_DOCUMENTS", 2)
+    monkeypatch.setattr(segments_copy._SecondHalf, "start", start)
+    return started
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_streams_write_the_same_bytes(transactional_db, tricky, split_everything):
+    filt = exports.export_filter_build(project=tricky.project)
+    expected = python_bytes(tricky.project, filt)
+    run = exports._Export(tricky.project, filt, NOW)
+    assert b"".join(run.segments_copy()) == expected
+    assert len(split_everything) == 1 and split_everything[0].rows > 0
+    assert run.copied.rows == tricky.live_count
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_second_stream_fails_the_export(
+    transactional_db, tricky, split_everything, monkeypatch, tmp_path
+):
+    def broken(self):
+        self.ready.set()
+        self.error = RuntimeError("the second stream failed")
+
+    monkeypatch.setattr(segments_copy._SecondHalf, "run", broken)
+    filt = exports.export_filter_build(project=tricky.project)
+    path = tmp_path / "segments.csv"
+    with pytest.raises(RuntimeError, match="second stream"):
+        exports.export_write(
+            project=tricky.project, name="segments.csv", filt=filt, path=path, now=NOW
+        )
+    assert not path.exists() and list(tmp_path.iterdir()) == []
