@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import OperationalError
 from playwright.sync_api import expect
 
 from annotations.models import Assignment, Code, Document, Project
@@ -132,16 +133,22 @@ def test_pi_sets_up_a_study_and_watches_progress(
     mine = Assignment.objects.filter(coder__username="ra1").order_by("pk").first()
     coder_page.goto(f"{base}/p/{project.slug}/d/{mine.document_id}/")
     coder_page.click("#done-button")
+    # Done opens the next article: let that navigation and the outbox settle
+    # before reading the database (the in-memory SQLite of the tests refuses a
+    # read while the server thread writes: "database table is locked") and
+    # before closing, or closing races the page's unload (seen hanging on
+    # PostgreSQL under load).
+    coder_page.wait_for_load_state("networkidle")
     for _ in range(50):  # the coding page may send it in the background
-        mine.refresh_from_db()
+        try:
+            mine.refresh_from_db()
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
         if mine.status == "done":
             break
         coder_page.wait_for_timeout(100)
     assert mine.status == "done"
-    # Done opens the next article: let that navigation and the outbox settle
-    # before closing, or closing races the page's unload (seen hanging on
-    # PostgreSQL under load).
-    coder_page.wait_for_load_state("networkidle")
     coder_page.close(run_before_unload=False)
     coder_context.close()
 
