@@ -6,7 +6,7 @@ import uuid
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Value
+from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -130,7 +130,11 @@ def segment_create(
                 quote=quote, memo=memo, client_id=client_id or uuid.uuid4(),
             )  # fmt: skip
             if assignment.status == Assignment.Status.TODO:
-                _assignment_start(assignment, document=document, actor=coder, via=via)
+                assignment.document = document  # loaded: no query for history
+                assignment_set_status(
+                    assignment=assignment, status=Assignment.Status.IN_PROGRESS,
+                    actor=coder, via=via,
+                )  # fmt: skip
             history_record(
                 project=document.project, document=document, user=coder,
                 entity="segment", entity_id=segment.pk, action="create",
@@ -150,34 +154,6 @@ def segment_create(
             raise ValidationError({"client_id": "This id is already in use."}) from None
         return existing, False
     return segment, True
-
-
-def _assignment_start(
-    assignment: Assignment, *, document: Document, actor: AbstractBaseUser, via: str
-) -> None:
-    """To do -> in progress, as one conditional UPDATE: of two concurrent first
-    segments only one records the change."""
-    now = timezone.now()
-    started = Assignment.objects.filter(
-        pk=assignment.pk, status=Assignment.Status.TODO
-    ).update(
-        status=Assignment.Status.IN_PROGRESS,
-        started_at=Coalesce("started_at", Value(now)),
-        done_at=None,
-        updated_at=now,
-    )
-    if not started:
-        return
-    assignment.status = Assignment.Status.IN_PROGRESS
-    assignment.started_at = assignment.started_at or now
-    assignment.done_at, assignment.updated_at = None, now
-    history_record(
-        project=document.project, document=document,
-        user=actor, entity="assignment", entity_id=assignment.pk, action="update",
-        before={"status": Assignment.Status.TODO},
-        after={"status": Assignment.Status.IN_PROGRESS, "coder": assignment.coder_id},
-        via=via,
-    )  # fmt: skip
 
 
 @transaction.atomic
@@ -277,7 +253,9 @@ def _set_deleted(
     return segment
 
 
-@transaction.atomic
+# No savepoint: inside a caller's transaction (a segment's creation) a failure
+# here fails the whole change anyway.
+@transaction.atomic(savepoint=False)
 def assignment_set_status(
     *,
     assignment: Assignment,
@@ -291,11 +269,24 @@ def assignment_set_status(
         return assignment
     before = {"status": assignment.status}
     now = timezone.now()
-    assignment.status = status
-    if status != Assignment.Status.TODO and assignment.started_at is None:
-        assignment.started_at = now
-    assignment.done_at = now if status == Assignment.Status.DONE else None
-    assignment.save()
+    started = None if status == Assignment.Status.TODO else now
+    done = now if status == Assignment.Status.DONE else None
+    # A conditional UPDATE: of two concurrent requests making the same change
+    # (two first segments of an article, a double-clicked Done) only one
+    # changes the row and records it.
+    changed = Assignment.objects.filter(
+        pk=assignment.pk, status=assignment.status
+    ).update(
+        status=status,
+        started_at=Coalesce("started_at", Value(started, output_field=DateTimeField())),
+        done_at=done,
+        updated_at=now,
+    )
+    if not changed:
+        assignment.refresh_from_db()
+        return assignment
+    assignment.status, assignment.done_at, assignment.updated_at = status, done, now
+    assignment.started_at = assignment.started_at or started
     history_record(
         project=assignment.document.project, document=assignment.document,
         user=actor, entity="assignment", entity_id=assignment.pk, action="update",
