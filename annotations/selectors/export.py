@@ -369,11 +369,8 @@ _SPANS_SQL = """
 SELECT x.id, x.document_id, {coder} AS coder, {rank}::bigint AS rank, x.code_id,
        x.start, x."end", x.quote, x.memo, x.{created} AS created,
        x.updated_at AS updated
-FROM {table} x {scope} AND x.deleted_at IS NULL{where}
+FROM {table} x WHERE x.document_id = d.id AND x.deleted_at IS NULL{where}
 """
-_PROJECT_SCOPE = (
-    "JOIN {document} xd ON xd.id = x.document_id WHERE xd.project_id = {project}"
-)
 
 
 def _time_sql(filt: ExportFilter, column: str, params: dict, psql) -> object:
@@ -391,17 +388,12 @@ def _time_sql(filt: ExportFilter, column: str, params: dict, psql) -> object:
     return psql.SQL("").join(parts)
 
 
-def _spans_sql(
-    project: Project, filt: ExportFilter, params: dict, psql, *, scope=None
-) -> list:
-    """One ``_SPANS_SQL`` per selected stream (coders', consensus), over the
-    project or over ``scope`` (a ``WHERE`` on ``x``); adds their parameters
-    to ``params``."""
-    document = psql.Identifier(Document._meta.db_table)
+def _spans_sql(project: Project, filt: ExportFilter, params: dict, psql) -> list:
+    """One ``_SPANS_SQL`` per selected stream (coders', consensus): the live
+    segments of the document ``d`` of an enclosing ``CROSS JOIN LATERAL``
+    (so both exports read document by document, never sorting the project);
+    adds their parameters to ``params``."""
     params["project"] = project.pk
-    scope = scope or psql.SQL(_PROJECT_SCOPE).format(
-        document=document, project=psql.Placeholder("project")
-    )
     spans = []
     if filt.coder_ids is None or filt.coder_ids:
         where = _time_sql(filt, "created_at", params, psql)
@@ -413,7 +405,7 @@ def _spans_sql(
         spans.append(psql.SQL(_SPANS_SQL).format(
             coder=psql.SQL("x.coder_id"), rank=psql.SQL("x.coder_id"),
             created=psql.Identifier("created_at"),
-            table=psql.Identifier(Segment._meta.db_table), scope=scope,
+            table=psql.Identifier(Segment._meta.db_table),
             where=where,
         ))  # fmt: skip
     if filt.consensus:
@@ -422,7 +414,7 @@ def _spans_sql(
         spans.append(psql.SQL(_SPANS_SQL).format(
             coder=psql.SQL("{}::bigint").format(psql.Placeholder("consensus_key")),
             rank=psql.Placeholder("last"), created=psql.Identifier("decided_at"),
-            table=psql.Identifier(ConsensusSegment._meta.db_table), scope=scope,
+            table=psql.Identifier(ConsensusSegment._meta.db_table),
             where=_time_sql(filt, "decided_at", params, psql),
         ))  # fmt: skip
     return spans
@@ -455,8 +447,7 @@ def segments_copy_sql(
         "after": documents[0],
         "upto": documents[1],
     }
-    scope = psql.SQL("WHERE x.document_id = d.id")
-    spans = _spans_sql(project, filt, params, psql, scope=scope)
+    spans = _spans_sql(project, filt, params, psql)
     if not spans:
         return None
     statement = psql.SQL(_SEGMENTS_COPY_SQL).format(
@@ -505,8 +496,7 @@ def segment_column_chunks(
     from psycopg.types.string import ByteaBinaryLoader
 
     params: dict = {}
-    scope = psql.SQL("WHERE x.document_id = d.id")
-    spans = _spans_sql(project, filt, params, psql, scope=scope)
+    spans = _spans_sql(project, filt, params, psql)
     if not spans:
         return
     statement = psql.SQL(_SEGMENT_COLUMNS_SQL).format(

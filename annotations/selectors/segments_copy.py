@@ -62,7 +62,8 @@ class SegmentCsvCopy:
         return ids.values_list("id", flat=True)[n // 2 - 1]
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._query() is None:
+        whole = self._query()
+        if whole is None:
             return
         middle = self._middle()
         with transaction.atomic(), connection.cursor() as django_cursor:
@@ -76,7 +77,7 @@ class SegmentCsvCopy:
             # Times are timestamps cast to text: ISO whatever the server's
             # default DateStyle.
             cursor.execute("SET LOCAL DateStyle TO ISO, YMD")
-            statement, params = self._query((0, middle) if second else ALL)
+            statement, params = self._query((0, middle)) if second else whole
             try:
                 if second:
                     second.ready.wait()  # it holds the snapshot from here on

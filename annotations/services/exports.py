@@ -262,13 +262,13 @@ class _Export:
             return self.write_zip(path, R_MEMBERS + ["load.R"], manifest=False)
         if name == "bundle.zip":
             return self.write_zip(path, BUNDLE_MEMBERS + ["load.R"], manifest=True)
-        lines = 0
         copied = self.segments_copy() if name == "segments.csv" else None
         if copied is not None:
             with open(path, "wb", buffering=1024 * 1024) as out:
                 for block in copied:
                     out.write(block)
             return self.copied.rows
+        lines = 0
         with open(
             path, "w", encoding="utf-8", newline="", buffering=1024 * 1024
         ) as out:
