@@ -8,6 +8,7 @@ while this one streams the first, both reading one snapshot
 at one moment. BENCHMARKS.md has the figures.
 """
 
+import select
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -24,17 +25,93 @@ SPLIT_DOCUMENTS = 400
 ALL = (0, 2**63 - 1)
 
 
-def _blocks(copy) -> Iterator[bytes]:
-    """``COPY`` sends one message per row: gather them into blocks so the
-    per-row work in Python is one append (it was a third of the export)."""
-    block = bytearray()
-    for row in copy:
-        block += row
-        if len(block) >= COPY_BLOCK:
-            yield bytes(block)
-            block.clear()
-    if block:
-        yield bytes(block)
+class CopyOut:
+    """The rows ``COPY (...) TO STDOUT`` writes, run on the psycopg
+    connection ``conn`` and gathered into blocks of whole rows of about
+    :data:`COPY_BLOCK` bytes; ``rows`` holds the row count once the
+    iteration ends.
+
+    ``COPY`` sends one message per row. psycopg's ``Copy`` iterator resumes a
+    generator and returns a buffer per message: 2.2 s of CPU per 1.9 million
+    rows against 1.25 s for this loop over libpq's ``PQgetCopyData`` (through
+    psycopg's public ``pq`` wrapper), which only waits on the socket when
+    libpq has no whole row left. The statement is bound client-side, as
+    psycopg does for ``COPY`` (it takes no server-side parameters).
+    """
+
+    def __init__(self, conn, statement, params):
+        self.conn, self.statement, self.params = conn, statement, params
+        self.pgconn = conn.pgconn
+        self.rows = 0
+
+    def _wait(self, event: int) -> None:
+        poll = select.poll()
+        poll.register(self.pgconn.socket, event)
+        poll.poll()
+
+    def _result(self):
+        """The next result, once libpq has all of it (None after the last)."""
+        while True:
+            self.pgconn.consume_input()
+            if not self.pgconn.is_busy():
+                return self.pgconn.get_result()
+            self._wait(select.POLLIN)
+
+    def _raise(self, result) -> None:
+        """Read what is left, so the connection is idle, and raise psycopg's
+        error for ``result``."""
+        from psycopg import errors
+
+        while self._result() is not None:
+            pass
+        raise errors.error_from_result(result, encoding=self.conn.info.encoding)
+
+    def __iter__(self) -> Iterator[bytes]:
+        from psycopg import ClientCursor, OperationalError, pq
+
+        pgconn = self.pgconn
+        with ClientCursor(self.conn) as cursor:
+            query = cursor.mogrify(self.statement, self.params)
+        pgconn.send_query(query.encode())
+        while pgconn.flush():
+            self._wait(select.POLLOUT)
+        if (started := self._result()).status != pq.ExecStatus.COPY_OUT:
+            self._raise(started)
+        streaming = True
+        try:
+            block = bytearray()
+            get = pgconn.get_copy_data
+            while True:  # the hot loop: one pass per row
+                nbytes, data = get(1)
+                if nbytes > 0:
+                    block += data
+                    if len(block) >= COPY_BLOCK:
+                        yield bytes(block)
+                        block.clear()
+                elif nbytes == 0:  # no whole row buffered: wait for the server
+                    self._wait(select.POLLIN)
+                    pgconn.consume_input()
+                else:
+                    break
+            streaming = False
+            if nbytes == -2:
+                raise OperationalError(pgconn.get_error_message())
+            if (ended := self._result()).status != pq.ExecStatus.COMMAND_OK:
+                self._raise(ended)
+            while self._result() is not None:
+                pass
+            if block:
+                yield bytes(block)
+            self.rows = ended.command_tuples or 0
+        finally:
+            if streaming:  # left early: stop the server, empty the line
+                self.conn.cancel_safe()
+                while (nbytes := pgconn.get_copy_data(1)[0]) >= 0:
+                    if nbytes == 0:
+                        self._wait(select.POLLIN)
+                        pgconn.consume_input()
+                while self._result() is not None:
+                    pass
 
 
 class SegmentCsvCopy:
@@ -81,9 +158,9 @@ class SegmentCsvCopy:
             try:
                 if second:
                     second.ready.wait()  # it holds the snapshot from here on
-                with cursor.copy(statement, params) as copy:
-                    yield from _blocks(copy)
-                self.rows = cursor.rowcount
+                first = CopyOut(cursor.connection, statement, params)
+                yield from first
+                self.rows = first.rows
                 if second:
                     yield from second.result()
                     self.rows += second.rows
@@ -119,10 +196,10 @@ class _SecondHalf(threading.Thread):
             cursor.execute("SET LOCAL DateStyle TO ISO, YMD")
             self.ready.set()
             statement, params = self.query
-            with cursor.copy(statement, params) as copy:
-                for block in _blocks(copy):
-                    self.file.write(block)
-            self.rows = cursor.rowcount
+            copied = CopyOut(self.conn, statement, params)
+            for block in copied:
+                self.file.write(block)
+            self.rows = copied.rows
             cursor.execute("COMMIT")
         except BaseException as exc:  # handed to the caller by result()
             self.error = exc

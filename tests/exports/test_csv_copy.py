@@ -169,3 +169,84 @@ def test_a_failing_second_stream_fails_the_export(
             project=tricky.project, name="segments.csv", filt=filt, path=path, now=NOW
         )
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------- CopyOut: libpq's copy loop itself
+
+
+@pytest.fixture
+def raw_connection(db):
+    """The psycopg connection under Django's, inside a savepoint rolled back
+    afterwards (a failed COPY aborts the transaction)."""
+    from django.db import connection, transaction
+
+    connection.ensure_connection()
+    savepoint = transaction.savepoint()
+    yield connection.connection
+    transaction.savepoint_rollback(savepoint)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+
+
+def test_copy_out_counts_rows_and_blocks_hold_whole_rows(raw_connection, monkeypatch):
+    monkeypatch.setattr(segments_copy, "COPY_BLOCK", 10)
+    statement = (
+        "COPY (SELECT g, 'é' FROM generate_series(1, 1000) g) TO STDOUT (FORMAT csv)"
+    )
+    copied = segments_copy.CopyOut(raw_connection, statement, None)
+    blocks = list(copied)
+    assert copied.rows == 1000
+    assert all(b.endswith(b"\n") and len(b) >= 10 for b in blocks[:-1])
+    expected = "".join(f"{g},é\n" for g in range(1, 1001)).encode()
+    assert b"".join(blocks) == expected
+
+
+def test_copy_out_binds_parameters_like_psycopg(raw_connection):
+    from psycopg import sql
+
+    statement = sql.SQL("COPY (SELECT {x}::text, {ids}::bigint[]) TO STDOUT").format(
+        x=sql.Placeholder("x"), ids=sql.Placeholder("ids")
+    )
+    params = {"x": "it's; DROP TABLE x --", "ids": [1, 2]}
+    assert b"".join(segments_copy.CopyOut(raw_connection, statement, params)) == (
+        b"it's; DROP TABLE x --\t{1,2}\n"
+    )
+
+
+def test_copy_out_raises_the_servers_error_from_the_middle(raw_connection, monkeypatch):
+    from psycopg import errors
+
+    monkeypatch.setattr(segments_copy, "COPY_BLOCK", 1000)
+    statement = (
+        "COPY (SELECT 1 / (g - 50000) FROM generate_series(1, 100000) g) TO STDOUT"
+    )
+    copied = segments_copy.CopyOut(raw_connection, statement, None)
+    got = []
+    with pytest.raises(errors.DivisionByZero):
+        for block in copied:
+            got.append(block)
+    assert got  # rows came before the error
+    assert copied.rows == 0
+
+
+def test_copy_out_raises_an_error_before_the_copy(raw_connection):
+    from psycopg import errors
+
+    copied = segments_copy.CopyOut(raw_connection, "COPY (SELEC 1) TO STDOUT", None)
+    with pytest.raises(errors.SyntaxError):
+        list(copied)
+
+
+def test_leaving_a_copy_early_cancels_it(raw_connection):
+    from psycopg import pq
+
+    statement = (
+        "COPY (SELECT g, repeat('x', 100) FROM generate_series(1, 5000000) g) TO STDOUT"
+    )
+    blocks = iter(segments_copy.CopyOut(raw_connection, statement, None))
+    assert next(blocks).startswith(b"1\txxx")
+    blocks.close()
+    # The server stopped (the transaction is aborted by the cancel) and the
+    # line is empty: the connection is idle, ready for the rollback.
+    assert raw_connection.info.transaction_status == pq.TransactionStatus.INERROR
