@@ -12,6 +12,11 @@
  *    Nothing is drawn as saved before the server's answer replaces the text.
  * 3. Swapping. The server answers with the changed regions (elements with
  *    ids: text block, segment list, status, ...); each replaces its namesake.
+ *
+ * Keyboard selection (a caret in the text) lives in coding-caret.js; it
+ * uses the helpers exported at the end and two events fired here:
+ * "wb:swapped" once new regions are in (before focus is restored) and
+ * "wb:coded" (cancelable) when a selection has been queued as a segment.
  */
 (function () {
   "use strict";
@@ -406,6 +411,7 @@
       if (window.htmx) window.htmx.process(el);
     }
     block = document.getElementById("text-block");
+    document.dispatchEvent(new CustomEvent("wb:swapped"));
     const again = activeId && document.getElementById(activeId);
     if (again && document.activeElement !== again) again.focus({ preventScroll: true });
     else if (item && item.fromPanel && document.activeElement === document.body) {
@@ -449,7 +455,11 @@
     empty.id = "panel";
     empty.className = "panel closed";
     empty.tabIndex = -1;
+    // Focus inside the panel would fall to the top of the page: back to
+    // the text, where the segment is (and the keyboard caret, if used).
+    const hadFocus = panel.contains(document.activeElement);
     panel.replaceWith(empty);
+    if (hadFocus && block.tabIndex >= 0) block.focus({ preventScroll: true });
     markCurrent();
   }
 
@@ -488,7 +498,9 @@
       a: span.a,
       b: span.b,
     });
-    window.getSelection().removeAllRanges();
+    // The caret script may keep a collapsed caret after the span instead.
+    const coded = new CustomEvent("wb:coded", { detail: span, cancelable: true });
+    if (document.dispatchEvent(coded)) window.getSelection().removeAllRanges();
     return true;
   }
 
@@ -594,6 +606,17 @@
     pump();
   }
 
-  // For tests and the curious: the offset helpers.
-  window.workbenchCoding = { selectionSpan: selectionSpan, rangeFromU16: rangeFromU16, codePoints: codePoints };
+  // For coding-caret.js, tests and the curious: the offset helpers.
+  window.workbenchCoding = {
+    text: TEXT,
+    block: () => block,
+    graphemeBounds: graphemeBounds,
+    wordRanges: wordRanges,
+    floorBound: floorBound,
+    ceilBound: ceilBound,
+    u16At: u16At,
+    selectionSpan: selectionSpan,
+    rangeFromU16: rangeFromU16,
+    codePoints: codePoints,
+  };
 })();
