@@ -24,3 +24,35 @@ def drag_select(page, needle: str, *, backwards: bool = False, steps: int = 6):
     page.mouse.down()
     page.mouse.move(*end, steps=steps)
     page.mouse.up()
+
+
+# CSP violations as the page sees them (the console reports them too).
+_WATCH_CSP = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline'));
+});
+"""
+
+
+def watch_errors(page):
+    """Collect script errors, console errors and CSP violations from now on;
+    returns a function giving the list (empty when all went well). Call it
+    before the first navigation."""
+    errors: list[str] = []
+    page.add_init_script(_WATCH_CSP)
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            msg.type == "error"
+            # The browser asks for /favicon.ico, which the app does not serve.
+            and "favicon" not in msg.text + msg.location.get("url", "")
+            and errors.append(f"console: {msg.text} ({msg.location.get('url')})")
+        ),
+    )
+
+    def collected() -> list[str]:
+        return errors + page.evaluate("window.__csp || []")
+
+    return collected
