@@ -68,6 +68,28 @@ class CsvLines:
         return self._line.text
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(value):
+    """A text cell that a spreadsheet will not run as a formula.
+
+    Excel, LibreOffice and Google Sheets evaluate a cell that starts with
+    ``=``, ``+``, ``-`` or ``@`` (and, after a tab or carriage return, what
+    follows), so a code or user name can carry a formula into the PI's
+    spreadsheet. Such text gets a leading apostrophe, which the spreadsheet
+    shows as text (OWASP, "CSV Injection"). Numbers are left as they are.
+
+    >>> formula_safe("=HYPERLINK(1)"), formula_safe("-x"), formula_safe("@a")
+    ("'=HYPERLINK(1)", "'-x", "'@a")
+    >>> formula_safe("a=b"), formula_safe(-1), formula_safe("")
+    ('a=b', -1, '')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _quoted(value) -> str:
     if value is None or value == "":
         return ""
