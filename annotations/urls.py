@@ -5,6 +5,7 @@ from django.urls import path
 from .views import (
     adjudication,
     agreement,
+    analysis,
     assignments,
     codebook,
     coding,
@@ -217,5 +218,12 @@ urlpatterns = [
         "p/<slug:slug>/agreement/compare/<int:document_id>/",
         agreement.agreement_compare,
         name="agreement_compare",
+    ),
+    # Analysis (views/analysis.py), PI only.
+    path("p/<slug:slug>/analysis/", analysis.analysis, name="analysis"),
+    path(
+        "p/<slug:slug>/analysis/<str:table>.csv",
+        analysis.analysis_csv,
+        name="analysis_csv",
     ),
 ]

@@ -88,7 +88,9 @@ def test_pi_pages_admin_and_api_docs_have_no_violation(
     paths = [
         "/", f"/p/{p.slug}/", f"/p/{p.slug}/documents/", f"/p/{p.slug}/codebook/",
         f"/p/{p.slug}/team/", f"/p/{p.slug}/assignments/", f"/p/{p.slug}/progress/",
-        f"/p/{p.slug}/agreement/", f"/p/{p.slug}/adjudicate/{doc.pk}/",
+        f"/p/{p.slug}/agreement/", f"/p/{p.slug}/analysis/",
+        f"/p/{p.slug}/analysis/?measure=overlaps&source=coder:coder",
+        f"/p/{p.slug}/adjudicate/{doc.pk}/",
         f"/p/{p.slug}/history/", f"/p/{p.slug}/export/", "/profile/",
         "/admin/", "/admin/annotations/segment/",
         f"/admin/annotations/document/{doc.pk}/change/",
