@@ -94,9 +94,12 @@ def analysis_tables(rows: AnalysisRows) -> dict[str, Any]:
     segs, cons = rows.segments, rows.consensus
     names = rows.coder_names
     coder_ids = sorted(names, key=lambda c: (names[c].lower(), names[c], c))
+    # Sorted by coder once, each coder's segments are a slice, not a copy.
+    segs = segs[np.argsort(segs[:, 1], kind="stable")]
+    bounds = np.searchsorted(segs[:, 1], [[c, c + 1] for c in coder_ids]).tolist()
     sources: dict[str, tuple[str, np.ndarray]] = {ALL: ("all coders", segs)}
-    for c in coder_ids:
-        sources[coder_source(names[c])] = (names[c], segs[segs[:, 1] == c])
+    for c, (lo, hi) in zip(coder_ids, bounds, strict=True):
+        sources[coder_source(names[c])] = (names[c], segs[lo:hi])
     has_consensus = bool(cons.size)
     if has_consensus:
         sources[CONSENSUS] = ("the consensus", cons)
@@ -137,7 +140,7 @@ def analysis_tables(rows: AnalysisRows) -> dict[str, Any]:
 def _source_tables(
     label: str, segs: np.ndarray, codes: list[int], parents: dict, n_documents: int
 ) -> dict[str, Any]:
-    document, coder, code, start, end = segs.T
+    document, coder, code, start, end = (np.ascontiguousarray(col) for col in segs.T)
     freq = code_frequencies(
         document=document, coder=coder, code=code, start=start, end=end,
         codes=codes, parents=parents, n_documents=n_documents,
