@@ -103,6 +103,18 @@ def _no_api_throttling(settings):
     settings.API_THROTTLE_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Cached results (the Analysis tables) are keyed by project id and a data
+    # fingerprint; a later test's project may reuse an id: start each test
+    # with an empty cache.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def app_static(tmp_path_factory):
     """Static files collected as the Docker image does, and a secret key, for
