@@ -56,3 +56,30 @@ def watch_errors(page):
         return errors + page.evaluate("window.__csp || []")
 
     return collected
+
+
+def coding_study(*texts: str) -> dict:
+    """A project with three keyed codes and one coder assigned one article
+    per text (None: the factory's text): the coding page's browser tests."""
+    from annotations.models import Assignment, Membership
+    from tests import factories
+
+    project = factories.ProjectFactory(name="Takedowns", slug="takedowns")
+    coder = factories.UserFactory(username="coder")
+    factories.MembershipFactory(project=project, user=coder, role=Membership.Role.CODER)
+    codes = {
+        name: factories.CodeFactory(project=project, name=name, key=key, color=color)
+        for name, key, color in [
+            ("actor", "a", "#f5eea3"),
+            ("action", "c", "#f5cca3"),
+            ("platform", "p", "#a3f5da"),
+        ]
+    }
+    docs = []
+    for n, text in enumerate(texts):
+        extra = {} if text is None else {"text": text}
+        docs.append(
+            factories.DocumentFactory(project=project, external_id=f"d{n}", **extra)
+        )
+        Assignment.objects.create(document=docs[-1], coder=coder)
+    return {"codes": codes, "coder": coder, "docs": docs}

@@ -7,9 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from annotations.models import Assignment, Membership, Segment
-from tests import factories
-from tests.browser.helpers import drag_select
+from annotations.models import Assignment, Segment
+from tests.browser.helpers import coding_study, drag_select
 
 # pytest-playwright's session fixture base_url trips pytest 9's deprecation
 # (raised as an error by pyproject's filterwarnings).
@@ -25,22 +24,14 @@ TEXT = (
 
 @pytest.fixture
 def coding(transactional_db):
-    project = factories.ProjectFactory(name="Takedowns", slug="takedowns")
-    coder = factories.UserFactory(username="coder")
-    factories.MembershipFactory(project=project, user=coder, role=Membership.Role.CODER)
-    codes = {
-        name: factories.CodeFactory(project=project, name=name, key=key, color=color)
-        for name, key, color in [
-            ("actor", "a", "#f5eea3"),
-            ("action", "c", "#f5cca3"),
-            ("platform", "p", "#a3f5da"),
-        ]
+    study = coding_study(TEXT, None)
+    doc, following = study["docs"]
+    return {
+        "doc": doc,
+        "next": following,
+        "codes": study["codes"],
+        "coder": study["coder"],
     }
-    doc = factories.DocumentFactory(project=project, external_id="one", text=TEXT)
-    following = factories.DocumentFactory(project=project, external_id="two")
-    for d in (doc, following):
-        Assignment.objects.create(document=d, coder=coder)
-    return {"doc": doc, "next": following, "codes": codes, "coder": coder}
 
 
 def segment(doc, quote):

@@ -6,9 +6,8 @@ never used."""
 import pytest
 from playwright.sync_api import expect
 
-from annotations.models import Assignment, Membership, Segment
-from tests import factories
-from tests.browser.helpers import watch_errors
+from annotations.models import Segment
+from tests.browser.helpers import coding_study, watch_errors
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning")
 
@@ -24,22 +23,9 @@ PROSE = "First sentence here. Second one!\nقناة مغلقة اليوم\n\nLas
 
 @pytest.fixture
 def coding(transactional_db):
-    project = factories.ProjectFactory(name="Takedowns", slug="takedowns")
-    coder = factories.UserFactory(username="coder")
-    factories.MembershipFactory(project=project, user=coder, role=Membership.Role.CODER)
-    codes = {
-        name: factories.CodeFactory(project=project, name=name, key=key, color=color)
-        for name, key, color in [
-            ("actor", "a", "#f5eea3"),
-            ("action", "c", "#f5cca3"),
-            ("platform", "p", "#a3f5da"),
-        ]
-    }
-    doc = factories.DocumentFactory(project=project, external_id="one", text=TEXT)
-    prose = factories.DocumentFactory(project=project, external_id="two", text=PROSE)
-    for d in (doc, prose):
-        Assignment.objects.create(document=d, coder=coder)
-    return {"doc": doc, "prose": prose, "codes": codes}
+    study = coding_study(TEXT, PROSE)
+    doc, prose = study["docs"]
+    return {"doc": doc, "prose": prose, "codes": study["codes"]}
 
 
 def tab_into_text(page):
