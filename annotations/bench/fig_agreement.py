@@ -42,6 +42,29 @@ def fig_agreement_db(ctx: Ctx) -> dict:
     }
 
 
+def fig_analysis(ctx: Ctx) -> dict:
+    """The PI's Analysis tables (every source, both co-occurrence measures),
+    computed as the first view after a change computes them, then read from
+    the cache as the next view does."""
+    from ..services.analysis import analysis_payload
+
+    project = Project.objects.get(slug=ctx.slug)
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        payload = analysis_payload(project, use_cache=False)
+        seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    analysis_payload(project)
+    cached = time.perf_counter() - t0
+    return {
+        "seconds": seconds,
+        "cached_seconds": cached,
+        "peak_mb": mem.peak_mb,
+        "sources": len(payload["sources"]),
+        "segments": live_segments(project),
+    }
+
+
 def sample_arrays(project: Project) -> dict:
     """The reliability sample as plain arrays, straight from SQL: documents
     marked done by two or more coders, those coders' live segments."""
