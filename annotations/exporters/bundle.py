@@ -20,7 +20,8 @@ DESCRIPTIONS = {
     "document_codes.csv": "One row per document and coder (and the consensus): "
     "n_<code> segments and has_<code> 0/1 per code, subcodes rolled up into parents.",
     "reliability.csv": "Per document and code, one column per coder: 1 applied, 0 "
-    "assigned but not applied, empty = not assigned (irr/psych/kap shape).",
+    "marked done without it, empty = not assigned or not marked done; the "
+    "agreement report's sample is n_done >= 2 (irr/psych/kap shape).",
     "codebook.csv": "Every code in codebook order with its definition, rules, "
     "colour, key, the stem of its columns and segments per coder.",
     "codebook.md": "The codebook as a readable methods appendix.",

@@ -219,14 +219,15 @@ def reliability_csv(
 ) -> Iterator[str]:
     """Per document and code (codebook order within each document), one column
     per coder: 1 if the coder applied the code (or a subcode) in the document,
-    0 if the document was assigned to them but they did not, empty (missing)
-    if it was not assigned to them.
+    0 if they marked the document done without applying it, empty (missing)
+    if it was not assigned to them or they have not marked it done: the
+    agreement report's document level reads exactly these values.
 
     This is the units x raters shape of R's ``irr::kappa2``/``kappam.fleiss``
     and ``psych::cohen.kappa``, and of Stata's ``kap coder1 coder2`` after
     ``keep if code == "..."``. Units are the documents assigned to at least one
     of the coders; ``n_coders`` counts the coders assigned, ``n_done`` those
-    who marked the document done (keep ``n_coders >= 2`` for reliability).
+    who marked the document done (the report's sample: ``n_done >= 2``).
     """
     line = CsvLines()
     coders = ctx.coder_by_key

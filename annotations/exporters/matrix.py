@@ -89,12 +89,21 @@ def matrix_rows(
         yield MatrixRow(first.document_id, first.coder, status, tuple(values), total)
 
 
+# Whose values a reliability table holds: coders who marked the document
+# done, as the agreement report's sample counts them, and the consensus
+# (open or closed adjudication, as the report's coder-vs-consensus rows).
+RELIABILITY_STATUSES = frozenset({"done", "adjudicated", "open"})
+
+
 def reliability_values(
     rows: Iterable[MatrixRow], coder_keys: Sequence[int], n_codes: int
 ) -> Iterator[tuple[int, list[list[int | None]], int, int]]:
     """Per document: ``(document_id, values, n_coders, n_done)`` where
-    ``values[code][coder]`` is 1 (applied, or a subcode), 0 (assigned but not
-    applied) or None (not assigned to that coder).
+    ``values[code][coder]`` is 1 (applied, or a subcode), 0 (marked done
+    without applying it) or None (missing: not assigned, or not marked done).
+    ``n_coders`` counts the coders assigned (or with segments), ``n_done``
+    those who marked the document done: the agreement report's sample is the
+    documents with ``n_done >= 2``, and its values are exactly these.
 
     ``rows`` must be sorted by document (as :func:`matrix_rows` yields them).
     """
@@ -108,9 +117,11 @@ def reliability_values(
             j = column.get(row.coder)
             if j is None:
                 continue
-            n_coders += 1
-            n_done += row.status in ("done", "adjudicated")
+            n_coders += row.status not in ("adjudicated", "open")
+            n_done += row.status == "done"
+            if row.status not in RELIABILITY_STATUSES:
+                continue
             for i, count in enumerate(row.counts):
                 values[i][j] = 1 if count else 0
-        if n_coders:
+        if n_coders or any(v is not None for per_code in values for v in per_code):
             yield doc, values, n_coders, n_done

@@ -185,8 +185,9 @@ def load_r(
 
     if with_reliability:
         yield "\n# Reliability: per document and code, one column per coder: 1 applied,\n"
-        yield "# 0 assigned but not applied, NA not assigned. For irr::kappa2 use\n"
-        yield '# subset(reliability, code_path == "..." & n_coders >= 2)[, wb_rel_coders].\n'
+        yield "# 0 marked done without it, NA not assigned or not marked done. The\n"
+        yield "# agreement report's sample is n_done >= 2; for irr::kappa2 use\n"
+        yield '# subset(reliability, code_path == "..." & n_done >= 2)[, wb_rel_coders].\n'
         names = coder_columns([coders[k].name for k in coder_keys], RELIABILITY_COLUMNS)
         rel_classes = {"code_id": "integer", "document_id": "integer",
                        "n_coders": "integer", "n_done": "integer"}  # fmt: skip
@@ -198,7 +199,7 @@ def load_r(
         yield "reliability$code_path <- factor(reliability$code_path, levels = codebook$path)\n"
         yield from _labels(
             "reliability",
-            {n: f"Coder {coders[k].name}: 1 applied, 0 not, NA not assigned"
+            {n: f"Coder {coders[k].name}: 1 applied, 0 not, NA not assigned or not done"
              for n, k in zip(names, coder_keys, strict=True)},
         )  # fmt: skip
 

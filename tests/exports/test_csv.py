@@ -132,20 +132,85 @@ def test_document_codes_csv_rolls_up_parents(coded, tmp_path):
 def test_reliability_csv_shape_and_missing(coded, tmp_path, study):
     # coder1 is no longer assigned d2: missing, not 0.
     study.documents[2].assignments.filter(coder=study.coder1).delete()
+    d0 = study.documents[0]
     path, _ = export(coded, "reliability.csv", tmp_path)
     df = pd.read_csv(path)
     assert list(df.columns[-2:]) == ["coder1", "coder2"]
     assert "consensus" not in df.columns  # reliability is between coders
     assert len(df) == 4 * 4  # documents x codes
+    # coder2 coded d0 but has not marked it done: an unfinished coding is
+    # missing, as in the agreement report, not a 0.
+    assert d0.assignments.get(coder=study.coder2).status != "done"
     actor_d0 = df[(df.code_path == "actor") & (df.external_id == "d0")].iloc[0]
-    assert (actor_d0.coder1, actor_d0.coder2) == (1, 1)
+    assert actor_d0.coder1 == 1 and pd.isna(actor_d0.coder2)
+    assert (actor_d0.n_coders, actor_d0.n_done) == (2, 1)
+    d0.assignments.filter(coder=study.coder2).update(status="done")
+    path, _ = export(coded, "reliability.csv", tmp_path)
+    df = pd.read_csv(path)
+    actor_d0 = df[(df.code_path == "actor") & (df.external_id == "d0")].iloc[0]
+    assert (actor_d0.coder1, actor_d0.coder2, actor_d0.n_done) == (1, 1, 2)
     le_d0 = df[(df.code_path == "actor/law_enforcement") & (df.external_id == "d0")]
     assert (le_d0.iloc[0].coder1, le_d0.iloc[0].coder2) == (0, 1)
     d2 = df[df.external_id == "d2"]
+    assert d2.coder1.isna().all() and d2.coder2.isna().all()  # not done either
+    assert set(d2.n_coders) == {1} and set(d2.n_done) == {0}
+    study.documents[2].assignments.filter(coder=study.coder2).update(status="done")
+    path, _ = export(coded, "reliability.csv", tmp_path)
+    d2 = pd.read_csv(path).query("external_id == 'd2'")
     assert d2.coder1.isna().all() and (d2.coder2 == 0).all()
-    assert set(d2.n_coders) == {1}
     with_consensus, _ = export(coded, "reliability.csv", tmp_path, consensus=True)
-    assert "consensus" in pd.read_csv(with_consensus).columns
+    consensus = pd.read_csv(with_consensus).query("external_id == 'd0'").consensus
+    assert consensus.notna().all()  # the adjudicated consensus has values
+
+
+def test_reliability_csv_gives_the_reports_document_alphas(coded, tmp_path, study):
+    """The agreement report's document level, recomputed from reliability.csv
+    as a reader of the README would (rows with n_done >= 2, the coder
+    columns), by an independent implementation (the ``krippendorff``
+    package): the same alpha overall and per code."""
+    import krippendorff
+    import numpy as np
+
+    from annotations.services.agreement import agreement_report
+
+    # A third coder codes d0 (in the sample: two coders done) without marking
+    # it done: their codes must not enter, as they do not enter the report.
+    from tests import factories
+
+    d0 = study.documents[0]
+    d0.assignments.update(status="done")
+    coder3 = factories.UserFactory(username="coder3")
+    factories.MembershipFactory(project=coded.project, user=coder3)
+    factories.AssignmentFactory(document=d0, coder=coder3, status="in_progress")
+    action = coded.project.codes.get(name="action")
+    factories.SegmentFactory(document=d0, coder=coder3, code=action, start=0, end=4)
+    report = agreement_report(coded.project, levels=["document"], use_cache=False)
+    alphas = {
+        r["code"]: r["value"]
+        for r in report["results"]
+        if r["level"] == "document" and r["coefficient"] == "krippendorff_alpha"
+    }
+    assert report["sample"]["documents"] >= 2 and len(alphas) > 2
+    assert all("coder3" not in r["coders"] for r in report["results"])
+
+    path, _ = export(coded, "reliability.csv", tmp_path)
+    df = pd.read_csv(path).query("n_done >= 2")
+    coders = ["coder1", "coder2", "coder3"]
+    assert df.coder3.isna().all()  # coded, not done: missing
+
+    def alpha(rows) -> float | None:
+        data = rows[coders].to_numpy(dtype=float).T  # coders x units
+        if np.unique(data[~np.isnan(data)]).size < 2:
+            return None  # one category only: undefined, as the report says
+        return krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+
+    assert alpha(df) == pytest.approx(alphas[None], abs=1e-12)
+    for code_path, rows in df.groupby("code_path"):
+        expected = alphas[code_path]
+        got = alpha(rows)
+        assert (got is None) == (expected is None), code_path
+        if got is not None:
+            assert got == pytest.approx(expected, abs=1e-12), code_path
 
 
 def test_codebook_csv_counts_per_coder(coded, tmp_path):
