@@ -31,12 +31,17 @@ class CodeRow:
 
 
 def parse_codebook_file(name: str, data: bytes) -> list[CodeRow]:
-    """Parse a codebook from CSV, or JSON (a list of code objects).
+    """Parse a codebook from CSV, JSON (a list of code objects) or a REFI-QDA
+    codebook (``.qdc``: ATLAS.ti, MAXQDA, NVivo, QualCoder, and this app's own
+    export).
 
     Checks everything that can be checked without the database: names,
     colours, keys, levels, values, and that every parent is defined.
     """
-    if PurePath(name).suffix.lower() == ".json":
+    suffix = PurePath(name).suffix.lower()
+    if suffix == ".qdc":
+        raw_rows = _qdc_rows(data, name)
+    elif suffix == ".json":
         loaded = json_loads(decode_utf8(data, name), name)
         if isinstance(loaded, dict):
             loaded = loaded.get("codes")
@@ -57,6 +62,24 @@ def parse_codebook_file(name: str, data: bytes) -> list[CodeRow]:
         problems.append(Problem("no codes found", name))
     if problems:
         raise InputError(problems)
+    return rows
+
+
+def _qdc_rows(data: bytes, name: str) -> list[tuple[int, dict]]:
+    """A ``.qdc`` file's codes as the rows a CSV codebook would have (so they
+    get the same checks): names with "/" made "-", parents as paths, the
+    Description split into the text fields, tree order as the order."""
+    from .refi_qda import description_fields, parse_qdc, qda_code_name
+
+    paths: dict[str, str] = {}
+    rows = []
+    for position, code in enumerate(parse_qdc(data, name), start=1):
+        code_name = qda_code_name(code.name or "")
+        parent = paths.get(code.parent, "") if code.parent else ""
+        paths[code.guid] = f"{parent}/{code_name}" if parent else code_name
+        raw = {"name": code_name, "parent": parent, "color": code.color}
+        raw.update(description_fields(code.description))
+        rows.append((code.line or position, raw))
     return rows
 
 

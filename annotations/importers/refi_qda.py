@@ -29,6 +29,8 @@ from ..uploads import archive_open, archive_read
 NS = "urn:QDA-XML:project:1.0"
 Q = f"{{{NS}}}"
 SCHEMA = Path(__file__).parent / "schemas" / "Project.xsd"
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
+CODEBOOK_SCHEMA = Path(__file__).parent / "schemas" / "Codebook.xsd"
 CONSENSUS_USER_ID = "workbench:consensus"
 SHORT_COLOR = re.compile(r"^#([0-9a-fA-F])([0-9a-fA-F])([0-9a-fA-F])$")
 OTHER_SOURCES = ("PictureSource", "PDFSource", "AudioSource", "VideoSource")
@@ -53,6 +55,7 @@ class QdaCode:
     color: str  # #rrggbb, or "" when the file has none
     description: str = ""
     codable: bool = True
+    line: int | None = None  # in the XML file
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,8 @@ class QdaProject:
 
 
 @functools.cache
-def _schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(SCHEMA)))
+def _schema(path: Path = SCHEMA) -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(path)))
 
 
 def newline_map(raw: str) -> tuple[str, Callable[[int], int]]:
@@ -123,7 +126,7 @@ def _text(el: etree._Element | None) -> str:
     return "" if el is None or el.text is None else el.text
 
 
-def _parse_xml(data: bytes, source: str) -> etree._Element:
+def _parse_xml(data: bytes, source: str, schema_path: Path = SCHEMA) -> etree._Element:
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False
     )
@@ -131,7 +134,14 @@ def _parse_xml(data: bytes, source: str) -> etree._Element:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         raise InputError([Problem(f"not well-formed XML: {exc}", source)]) from None
-    schema = _schema()
+    # REFI-QDA files have no DTD. One declaring entities would leave them
+    # unresolved (resolve_entities=False), which the schema validator takes
+    # for an internal error instead of an invalid file.
+    if root.getroottree().docinfo.internalDTD is not None:
+        raise InputError(
+            [Problem("a DOCTYPE is not allowed in REFI-QDA files", source)]
+        )
+    schema = _schema(schema_path)
     if not schema.validate(root):
         problems = [
             Problem(f"does not match the REFI-QDA schema: {e.message}", source, e.line)
@@ -222,27 +232,78 @@ def parse_qdpx(
         return _read_project(root, members, archive, name)
 
 
+def _codes(codes_el: etree._Element, q: str) -> list[QdaCode]:
+    """The codes under a ``Codes`` element, parents before children."""
+    codes: list[QdaCode] = []
+
+    def walk(parent_el, parent_guid):
+        for el in parent_el.findall(f"{q}Code"):
+            codes.append(
+                QdaCode(
+                    el.get("guid"), el.get("name"), parent_guid, _color(el.get("color")),
+                    _text(el.find(f"{q}Description")),
+                    el.get("isCodable") in ("true", "1"), el.sourceline,
+                )
+            )  # fmt: skip
+            walk(el, el.get("guid"))
+
+    walk(codes_el, None)
+    return codes
+
+
+# The titled parts of a code's Description, as exporters.refi_qda's
+# code_description writes them after the description itself.
+DESCRIPTION_TITLES = {
+    "Definition": "definition", "When to use": "when_to_use",
+    "When not to use": "when_not_to_use", "Example": "example",
+}  # fmt: skip
+
+
+def qda_code_name(name: str) -> str:
+    """A code name from another tool: "/" separates levels in the
+    workbench's code paths everywhere, so it becomes "-"."""
+    return name.replace("/", "-").strip()
+
+
+def description_fields(text: str) -> dict[str, str]:
+    """A ``Description`` back into the workbench's text fields: the parts the
+    workbench's own export titles ("Definition: ...", "When to use: ...")
+    go to their fields and an untitled head to ``description``; a
+    description with no such parts (another tool's) is the definition.
+
+    >>> description_fields("Who acts.\n\nDefinition: A person.\n\nExample: Europol")
+    {'description': 'Who acts.', 'definition': 'A person.', 'example': 'Europol'}
+    >>> description_fields("Any state agency.")
+    {'definition': 'Any state agency.'}
+    """
+    fields: dict[str, str] = {}
+    current = "description"
+    for part in text.split("\n\n"):
+        for title, name in DESCRIPTION_TITLES.items():
+            if part.startswith(f"{title}: "):
+                current, part = name, part[len(title) + 2 :]
+                break
+        fields[current] = f"{fields[current]}\n\n{part}" if current in fields else part
+    fields = {k: v.strip() for k, v in fields.items() if v.strip()}
+    if set(fields) <= {"description"}:
+        return {"definition": fields["description"]} if fields else {}
+    return fields
+
+
+def parse_qdc(data: bytes, source: str) -> list[QdaCode]:
+    """The codes of a REFI-QDA codebook (``.qdc``, ``urn:QDA-XML:codebook:1.0``),
+    checked against the standard's schema; parents before children."""
+    root = _parse_xml(data, source, CODEBOOK_SCHEMA)
+    return _codes(root.find(f"{{{CODEBOOK_NS}}}Codes"), f"{{{CODEBOOK_NS}}}")
+
+
 def _read_project(root, members, archive, name: str) -> QdaProject:
     users = tuple(
         QdaUser(u.get("guid"), u.get("name") or u.get("id") or "", u.get("id") or "")
         for u in root.iterfind(f"{Q}Users/{Q}User")
     )
-    codes: list[QdaCode] = []
-
-    def walk(parent_el, parent_guid):
-        for el in parent_el.findall(f"{Q}Code"):
-            codes.append(
-                QdaCode(
-                    el.get("guid"), el.get("name"), parent_guid, _color(el.get("color")),
-                    _text(el.find(f"{Q}Description")),
-                    el.get("isCodable") in ("true", "1"),
-                )
-            )  # fmt: skip
-            walk(el, el.get("guid"))
-
     codes_el = root.find(f"{Q}CodeBook/{Q}Codes")
-    if codes_el is not None:
-        walk(codes_el, None)
+    codes = [] if codes_el is None else _codes(codes_el, Q)
     variables = {
         v.get("guid"): v.get("name") for v in root.iterfind(f"{Q}Variables/{Q}Variable")
     }

@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..importers.refi_qda import QdaProject
+from ..importers.refi_qda import QdaProject, qda_code_name
 from ..models import (
     Assignment,
     Code,
@@ -52,11 +52,6 @@ def username_for(name: str) -> str:
     """
     cleaned = re.sub(r"[^\w.@+-]+", "_", name.strip()).strip("_")
     return cleaned[:150] or FALLBACK_USER
-
-
-def _code_name(name: str) -> str:
-    # "/" separates levels in code paths everywhere in the exports.
-    return name.replace("/", "-").strip()
 
 
 @transaction.atomic
@@ -109,7 +104,7 @@ def qdpx_import(
     codes_created = 0
     for qda in parsed.codes:
         parent = codes.get(qda.parent) if qda.parent else None
-        name = _code_name(qda.name)
+        name = qda_code_name(qda.name)
         key = (parent.pk if parent else None, name)
         code = existing.get(key)
         if code is None:

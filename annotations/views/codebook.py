@@ -285,7 +285,7 @@ def codebook_import(request: HttpRequest, slug: str) -> HttpResponse:
     upload = request.FILES.get("file")
     try:
         if upload is None:
-            raise ValidationError("Choose a codebook file (.csv or .json).")
+            raise ValidationError("Choose a codebook file (.csv, .json or .qdc).")
         data = upload_read(upload)
         rows = parse_codebook_file(upload.name, data)
         result = codebook_import_service(

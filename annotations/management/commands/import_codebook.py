@@ -6,7 +6,7 @@ from ..base import WorkbenchCommand, project_get, read_bytes
 
 
 class Command(WorkbenchCommand):
-    help = "Import a codebook (CSV or JSON); existing codes are updated by path."
+    help = "Import a codebook (CSV, JSON or REFI-QDA .qdc); existing codes are updated by path."
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
