@@ -399,3 +399,25 @@ def test_profile_token_create_and_revoke(client, study):
     assert Token.objects.get(user=study.pi).key != token.key
     client.post(url("token_revoke"))
     assert not Token.objects.filter(user=study.pi).exists()
+
+
+def test_codebook_import_of_a_qdc_on_the_page(pi_client, study):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.commands.test_import_qdc import FOREIGN
+
+    page = pi_client.get(url("codebook", "takedowns")).content.decode()
+    assert 'accept=".csv,.json,.qdc"' in page
+    other = factories.ProjectFactory(slug="copy")
+    factories.MembershipFactory(project=other, user=study.pi, role="pi")
+    upload = SimpleUploadedFile("maxqda.qdc", FOREIGN.encode())
+    response = pi_client.post(url("codebook_import", "copy"), {"file": upload})
+    assert response.status_code == 302
+    telegram = Code.objects.get(project=other, name="Telegram")
+    assert telegram.parent.name == "Platforms-Apps"
+    bad = pi_client.post(
+        url("codebook_import", "copy"),
+        {"file": SimpleUploadedFile("x.qdc", b"<CodeBook")},
+    )
+    assert bad.status_code == 400 and b"not well-formed XML" in bad.content
+    assert Code.objects.filter(project=other).count() == 3
