@@ -8,6 +8,7 @@ import hashlib
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -103,9 +104,27 @@ class Document(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
+        fields = kwargs.get("update_fields")
+        if not self._state.adding and (fields is None or "text" in fields):
+            self._refuse_text_change()
         self.length = len(self.text)
         self.checksum = text_checksum(self.text)
         super().save(*args, **kwargs)
+
+    def is_coded(self) -> bool:
+        """Whether any segment or consensus segment, deleted ones included (they
+        can be restored), points into the text by offset."""
+        return self.segments.exists() or self.consensus_segments.exists()
+
+    def _refuse_text_change(self) -> None:
+        # Offsets index the text: a new text would silently move every coded span.
+        stored = Document.objects.filter(pk=self.pk).values_list("checksum", flat=True)
+        changed = stored.first() not in (None, text_checksum(self.text))
+        if changed and self.is_coded():
+            raise ValidationError(
+                {"text": "The text of a coded document never changes: its segments "
+                 "point into it by offset."}
+            )  # fmt: skip
 
 
 class Code(models.Model):
