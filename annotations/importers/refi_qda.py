@@ -271,7 +271,7 @@ def description_fields(text: str) -> dict[str, str]:
     go to their fields and an untitled head to ``description``; a
     description with no such parts (another tool's) is the definition.
 
-    >>> description_fields("Who acts.\n\nDefinition: A person.\n\nExample: Europol")
+    >>> description_fields("Who acts.\\n\\nDefinition: A person.\\n\\nExample: Europol")
     {'description': 'Who acts.', 'definition': 'A person.', 'example': 'Europol'}
     >>> description_fields("Any state agency.")
     {'definition': 'Any state agency.'}
