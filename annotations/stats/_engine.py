@@ -98,6 +98,9 @@ class Context:
     Documents and coders are renumbered: ``d`` runs over documents with two
     or more assigned coders, ``c`` over coders assigned to at least one of
     them. ``pair_a``, ``pair_b`` list the coder pairs sharing a document.
+    ``reference`` is the position of the reference coder (the adjudicated
+    consensus), ``-1`` when there is none: pairs with it also get precision
+    and recall at the span level.
     """
 
     data: AgreementInput
@@ -113,6 +116,7 @@ class Context:
     seg_coder: np.ndarray
     seg_code: np.ndarray
     full: bool = False
+    reference: int = -1
     _own: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     _rolled: list[tuple[np.ndarray, ...]] = field(default_factory=list)
 

@@ -6,7 +6,8 @@ Rows for one code use the code's sums; rows for all codes together
 (``code=None``) use the sums over codes, so their units are (document, code)
 pairs, (character, code) pairs or segments of any code. Pairwise
 coefficients give one row per coder pair and a row with the mean over pairs
-(``pair=None``).
+(``pair=None``); the span level's precision and recall against the reference
+coder (the consensus) give rows for that coder's pairs only.
 """
 
 from __future__ import annotations
@@ -290,7 +291,8 @@ def emit_span(
     s: dict[str, np.ndarray],
     com: dict[str, np.ndarray],
 ) -> None:
-    """Span level: F1 of exact and of overlap matches, per pair and mean."""
+    """Span level: F1 of exact and of overlap matches, per pair and mean;
+    precision and recall for the pairs with the reference coder."""
     na, nb = ctx.margins(s, "span_n")
     scope = "this code" if code is not None else "any code"
     notes = [
@@ -316,3 +318,73 @@ def emit_span(
             notes,
             total,
         )
+    if ctx.reference >= 0:
+        _emit_reference(ctx, em, code, s, com, na, nb, scope)
+
+
+def _emit_reference(
+    ctx: Context,
+    em: Emitter,
+    code: Hashable | None,
+    s: dict[str, np.ndarray],
+    com: dict[str, np.ndarray],
+    na: np.ndarray,
+    nb: np.ndarray,
+    scope: str,
+) -> None:
+    """Precision and recall of each coder against the reference coder, one
+    row per such pair and no mean over pairs.
+
+    The reference may be either side of a pair: ``span_ma`` counts the
+    first coder's units overlapped by the second, ``span_mb`` the reverse.
+    """
+    sel = np.flatnonzero((ctx.pair_a == ctx.reference) | (ctx.pair_b == ctx.reference))
+    second = ctx.pair_b[sel] == ctx.reference  # the reference is b
+
+    def side(x_a: np.ndarray, x_b: np.ndarray, of_reference: bool) -> np.ndarray:
+        take_b = second if of_reference else ~second
+        return np.where(take_b, x_b[:, sel], x_a[:, sel])
+
+    n_coder, n_ref = side(na, nb, False), side(na, nb, True)
+    over_coder = side(s["span_ma"], s["span_mb"], False)
+    over_ref = side(s["span_ma"], s["span_mb"], True)
+    tp = s["span_tp"][:, sel]
+    p_exact, r_exact = f.span_precision_recall_from_sums(tp, tp, n_coder, n_ref)
+    p_over, r_over = f.span_precision_recall_from_sums(
+        over_coder, over_ref, n_coder, n_ref
+    )
+    labels = ctx.pair_labels()
+    shared = com["pair_n"][0, sel]
+    for name, values, n in (
+        ("precision_exact", p_exact, n_coder),
+        ("recall_exact", r_exact, n_ref),
+        ("precision_overlap", p_over, n_coder),
+        ("recall_overlap", r_over, n_ref),
+    ):
+        measure = name.split("_")[0]
+        whose = "coder" if measure == "precision" else "reference"
+        for j, p in enumerate(sel.tolist()):
+            em.emit(
+                "span",
+                code,
+                name,
+                labels[p],
+                labels[p],
+                values[:, j],
+                n_units=n[0, j],
+                n_documents=shared[j],
+                undefined=(
+                    "the two coders share no documents"
+                    if shared[j] <= 0
+                    else f"the {whose} did not apply {scope} in the shared "
+                    f"documents, so {measure} is 0/0 (undefined)"
+                ),
+                note=_REFERENCE_NOTES[measure],
+            )
+
+
+# Precision and recall are not symmetric: say which way round they are.
+_REFERENCE_NOTES = {
+    "precision": "share of the coder's segments that match a segment of the reference",
+    "recall": "share of the reference's segments that a segment of the coder matches",
+}

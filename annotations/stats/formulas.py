@@ -316,3 +316,18 @@ def f1_overlap_from_sums(
     f1 = safe_div(2.0 * p * r, p + r)
     f1 = np.where((ma == 0) | (mb == 0), 0.0, f1)
     return np.where(na + nb > 0, f1, np.nan)
+
+
+def span_precision_recall_from_sums(
+    m_coder: ArrayLike, m_ref: ArrayLike, n_coder: ArrayLike, n_ref: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """Precision and recall of a coder against a reference (the consensus):
+    ``precision = m_coder / n_coder``, the share of the coder's segments that
+    match a reference segment, and ``recall = m_ref / n_ref``, the share of
+    the reference's segments that a coder's segment matches. Exact matches:
+    ``m_coder = m_ref = tp``; overlap matches: the coder's segments overlapped
+    by the reference and the reference's overlapped by the coder. Each is
+    undefined (NaN) when its denominator is 0. Where both are defined and not
+    both 0, ``2 P R / (P + R)`` is :func:`f1_exact_from_sums` or
+    :func:`f1_overlap_from_sums` of the same sums."""
+    return safe_div(m_coder, n_coder), safe_div(m_ref, n_ref)
