@@ -22,6 +22,16 @@ DESCRIPTIONS = {
     "reliability.csv": "Per document and code, one column per coder: 1 applied, 0 "
     "marked done without it, empty = not assigned or not marked done; the "
     "agreement report's sample is n_done >= 2 (irr/psych/kap shape).",
+    "consensus.csv": "One row per consensus segment (coder consensus) and per "
+    "coder's segment a rejection left out (decision reject): decision, support "
+    "(unanimous, majority, half, minority, none: how many of the document's "
+    "coders made a segment it used), source coders and segment ids, whether a "
+    "source changed since, who decided, when, and the adjudicator's note. Holds "
+    "the consensus whenever the export does; dates select by decided_at.",
+    "assignments.csv": "One row per document and coder: status, assigned, "
+    "started and done times (UTC) and the coder's note on the document; one "
+    "per document whose adjudication started (coder consensus): status, "
+    "adjudicator, overlap threshold, override reason. Date filters do not apply.",
     "codebook.csv": "Every code in codebook order with its definition, rules, "
     "colour, key, the stem of its columns and segments per coder.",
     "codebook.md": "The codebook as a readable methods appendix.",

@@ -25,6 +25,8 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("documents.csv", "Documents", "One row per article with its metadata.", "Tables", "text/csv; charset=utf-8", True),
         ExportFormat("document_codes.csv", "Document x code", "Counts and presence per code for each article and coder: ready for regression.", "Tables", "text/csv; charset=utf-8", True),
         ExportFormat("reliability.csv", "Reliability table", "Units x coders per code, the shape irr, psych and Stata's kap expect.", "Tables", "text/csv; charset=utf-8", True),
+        ExportFormat("consensus.csv", "Consensus provenance", "How the consensus was reached: per consensus segment its decision, the coders whose segments it came from (unanimous, majority, ... or added by the adjudicator), who decided, when and why; and the coders' segments rejected.", "Adjudication", "text/csv; charset=utf-8", True),
+        ExportFormat("assignments.csv", "Assignments and notes", "Per article and coder: status, when assigned, started and done, and the coder's note on the article; per adjudicated article: status, adjudicator, overlap threshold, override reason.", "Adjudication", "text/csv; charset=utf-8", True),
         ExportFormat("codebook.csv", "Codebook (CSV)", "Every code with its definition, rules and counts per coder.", "Codebook", "text/csv; charset=utf-8", True),
         ExportFormat("codebook.md", "Codebook (Markdown)", "A readable methods appendix.", "Codebook", "text/markdown; charset=utf-8", True),
         ExportFormat("agreement.csv", "Agreement (CSV)", "Every coefficient with its confidence interval, per level, code and coder pair, on the whole reliability sample (coder and date filters do not apply).", "Agreement", "text/csv; charset=utf-8", True),
@@ -41,11 +43,12 @@ FORMATS: dict[str, ExportFormat] = {
 ALIASES = {"bundle": "bundle.zip", "r": "r_bundle.zip", "r_bundle": "r_bundle.zip"}
 BUNDLE_MEMBERS = [
     "segments.csv", "documents.csv", "document_codes.csv", "reliability.csv",
-    "codebook.csv", "codebook.md", "agreement.csv", "agreement.json",
+    "consensus.csv", "assignments.csv", "codebook.csv", "codebook.md",
+    "agreement.csv", "agreement.json",
     "segments.dta", "document_codes.dta",
     "project.qdpx", "codebook.qdc", "annotations.jsonld",
 ]  # fmt: skip
 R_MEMBERS = [
     "segments.csv", "documents.csv", "document_codes.csv", "reliability.csv",
-    "codebook.csv",
+    "consensus.csv", "assignments.csv", "codebook.csv",
 ]  # fmt: skip

@@ -11,6 +11,17 @@ x code matrices. The script itself is pure ASCII (other characters are
 from collections.abc import Iterator, Sequence
 
 from .codebook import CODEBOOK_COLUMNS, _count_columns
+from .consensus import (
+    ADJUDICATION_STATUSES,
+    ASSIGNMENT_COLUMNS,
+    ASSIGNMENT_LABELS,
+    ASSIGNMENT_STATUSES,
+    CONSENSUS_COLUMNS,
+    CONSENSUS_LABELS,
+    DECISIONS,
+    REJECT,
+    SUPPORT_LEVELS,
+)
 from .csv_export import (
     DOCUMENT_COLUMNS,
     RELIABILITY_COLUMNS,
@@ -203,6 +214,8 @@ def load_r(
              for n, k in zip(names, coder_keys, strict=True)},
         )  # fmt: skip
 
+    yield from _consensus_r()
+
     yield "\n# The document x code matrices.\n"
     yield "# doc_code_counts: documents x codes, segments of all exported coders\n"
     yield "# (each code's own segments); rows are document ids.\n"
@@ -216,6 +229,54 @@ def load_r(
     yield 'rownames(doc_code_matrix) <- paste(document_codes$document_id, document_codes$coder, sep = ":")\n\n'
     yield 'cat(sprintf("loaded %d segments, %d documents, %d codes, %d document x coder rows\\n",\n'
     yield "            nrow(segments), nrow(documents), nrow(codebook), nrow(document_codes)))\n"
+    yield 'cat(sprintf("loaded %d consensus segments, %d rejected segments, %d assignment rows\\n",\n'
+    yield '            sum(consensus$decision != "reject"), sum(consensus$decision == "reject"),\n'
+    yield "            nrow(assignments)))\n"
+
+
+def _consensus_r() -> Iterator[str]:
+    """Read consensus.csv and assignments.csv."""
+    yield "\n# How the consensus was reached: one row per consensus segment (coder\n"
+    yield '# "consensus") and per coder\'s segment a rejection left out (decision\n'
+    yield '# "reject"). table(consensus$decision, consensus$support) sums it up.\n'
+    integers = (
+        "segment_id", "rejection_id", "document_id", "code_id", "start", "end",
+        "n_coders", "n_source_coders", "sources_changed",
+    )  # fmt: skip
+    yield from _read(
+        "consensus", "consensus.csv", CONSENSUS_COLUMNS,
+        dict.fromkeys(integers, "integer"),
+    )  # fmt: skip
+    yield "consensus$coder <- factor(consensus$coder, levels = wb_coders)\n"
+    yield "consensus$code_path <- factor(consensus$code_path, levels = codebook$path)\n"
+    yield "consensus$code <- factor(consensus$code, levels = unique(codebook$name))\n"
+    yield (
+        f"consensus$decision <- factor(consensus$decision, levels = "
+        f"{_vector([*DECISIONS, REJECT])})\n"
+    )
+    yield (
+        f"consensus$support <- factor(consensus$support, levels = "
+        f"{_vector(SUPPORT_LEVELS)})\n"
+    )
+    yield "consensus$sources_changed <- consensus$sources_changed == 1L\n"
+    yield "consensus$decided_at <- wb_time(consensus$decided_at)\n"
+    yield "consensus$updated_at <- wb_time(consensus$updated_at)\n"
+    yield from _labels("consensus", CONSENSUS_LABELS)
+
+    yield "\n# One row per document and coder (status, times, the coder's note) and per\n"
+    yield '# document whose adjudication started (coder "consensus").\n'
+    yield from _read(
+        "assignments", "assignments.csv", ASSIGNMENT_COLUMNS,
+        {"document_id": "integer", "overlap": "numeric"},
+    )  # fmt: skip
+    yield "assignments$coder <- factor(assignments$coder, levels = wb_coders)\n"
+    yield (
+        f"assignments$status <- factor(assignments$status, levels = "
+        f"{_vector([*ASSIGNMENT_STATUSES, *ADJUDICATION_STATUSES])})\n"
+    )
+    for column in ("assigned_at", "started_at", "done_at"):
+        yield f"assignments${column} <- wb_time(assignments${column})\n"
+    yield from _labels("assignments", ASSIGNMENT_LABELS)
 
 
 def _read(

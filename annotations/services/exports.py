@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from ..exporters import bundle as bundle_exporter
 from ..exporters import codebook as codebook_exporter
+from ..exporters import consensus as consensus_exporter
 from ..exporters import csv_export, dta_tables, r_script, refi_qda, web_annotation
 from ..exporters.formats import (  # noqa: F401  (re-exported)
     ALIASES,
@@ -43,6 +44,7 @@ from ..exporters.rows import (
     segment_columns,
 )
 from ..models import Membership, Project
+from ..selectors import consensus_export
 from ..selectors import export as sel
 from ..selectors.segments_copy import SegmentCsvCopy
 from ..stats import RECORD_FIELDS
@@ -209,6 +211,14 @@ class _Export:
             return csv_export.document_codes_csv(ctx, self.matrix())
         if name == "reliability.csv":
             return csv_export.reliability_csv(ctx, self.matrix(), self.reliability_keys)
+        if name == "consensus.csv":
+            return consensus_exporter.consensus_csv(
+                ctx, consensus_export.consensus_decision_rows(project, filt)
+            )
+        if name == "assignments.csv":
+            return consensus_exporter.assignments_csv(
+                ctx, consensus_export.assignment_rows(project, filt)
+            )
         if name == "codebook.csv":
             return codebook_exporter.codebook_csv(
                 ctx, sel.code_coder_counts(project, filt)
