@@ -44,7 +44,11 @@ class ExportView(APIView):
             "`consensus`: every coder and the consensus; `coder` alone: that "
             "coder; `consensus=1` alone: the consensus only; both: that coder "
             "and the consensus. `since`/`until` are inclusive UTC dates on when "
-            "a segment was made. Offsets are half-open Unicode code points."
+            "a segment was made. consensus.csv (how the consensus was reached) "
+            "holds the consensus whenever the export does, its decisions "
+            "selected by when they were made; assignments.csv (statuses and the "
+            "coders' notes) follows the coder and consensus filters, not the "
+            "dates. Offsets are half-open Unicode code points."
         ),
         parameters=[
             OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH),

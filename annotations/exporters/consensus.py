@@ -67,7 +67,7 @@ CONSENSUS_LABELS = {
     "source_segment_ids": "Ids of the coders' segments the decision used, "
     "';'-joined ascending",
     "sources_changed": "TRUE if one of those segments was changed or deleted "
-    "after the decision",
+    "after the decision was made or last changed",
     "decided_by": "Adjudicator who made or last changed the decision (username)",
     "decided_at": "Decided (UTC)",
     "updated_at": "Last changed (UTC)",
