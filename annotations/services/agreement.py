@@ -15,8 +15,10 @@ name and shape are stable::
 
 ``code`` is the code's path ("actor/law_enforcement") or ``None`` for all
 codes together; ``coders`` and ``pair`` hold usernames (``"consensus"`` for
-the adjudicated version). A report is computed once per change of the data
-and parameters and stored in :class:`~annotations.models.AgreementCache`.
+the adjudicated version; with it, the span level adds precision and recall
+of each coder with the consensus as the reference). A report is computed once
+per change of the data and parameters and stored in
+:class:`~annotations.models.AgreementCache`.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ from ..stats import (
 MAX_BOOTSTRAP = 10_000
 # Bump when the cached payload's shape changes: old entries are then ignored
 # (and pruned) instead of being served to code that expects the new shape.
-PAYLOAD_VERSION = 2
+# 3: span precision/recall rows against the consensus.
+PAYLOAD_VERSION = 3
 KEEP_REPORTS = 12  # cached reports per project (one per set of parameters)
 CONFIDENCE = 0.95
 Engine = Callable[..., list[AgreementRecord]]
@@ -213,7 +216,7 @@ def _compute(
     if rows.consensus is not None and rows.consensus.documents:
         extra = [
             _record(r, rows, consensus=True)
-            for r in engine(rows.consensus, **kw)
+            for r in engine(rows.consensus, reference=CONSENSUS_ID, **kw)
             if r.pair is not None and CONSENSUS_ID in r.pair
         ]
         results = _merged(results, extra, params.levels, rows)

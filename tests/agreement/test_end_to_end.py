@@ -56,6 +56,35 @@ def key(r):
     return (r["level"], r["code"] or "", r["coefficient"], ";".join(r["pair"] or []))
 
 
+def assert_page_shows(client, results, query):
+    """Every result, level by level, on the page at full precision; returns
+    the results by key."""
+    by_key = {key(r): r for r in results}
+    assert len(by_key) == len(results)
+    seen = 0
+    for level in LEVELS:
+        html = client.get(
+            reverse("agreement", args=["takedowns"]), {**query, "level": level}
+        ).content.decode()
+        rows = parse(html).detail
+        want = [r for r in results if r["level"] == level]
+        assert len(rows) == len(want)
+        for row in rows:
+            r = by_key[
+                (
+                    row["data-level"],
+                    row["data-code"],
+                    row["data-coefficient"],
+                    row["data-pair"],
+                )
+            ]
+            got = None if row["data-value"] == "" else float(row["data-value"])
+            assert got == r["value"], (key(r), got, r["value"])
+            seen += 1
+    assert seen == len(results)
+    return by_key
+
+
 def test_command_api_and_page_agree(seeded, client, tmp_path):
     out = tmp_path / "agreement.json"
     call_command("agreement", "takedowns", "--output", str(out), stdout=io.StringIO())
@@ -71,29 +100,7 @@ def test_command_api_and_page_agree(seeded, client, tmp_path):
     api = client.get("/api/projects/takedowns/agreement/").json()
     assert api["results"] == command["results"]  # the cached report: identical
 
-    by_key = {key(r): r for r in command["results"]}
-    assert len(by_key) == len(command["results"])
-    seen = 0
-    for level in LEVELS:
-        html = client.get(
-            reverse("agreement", args=["takedowns"]), {"level": level}
-        ).content.decode()
-        rows = parse(html).detail
-        want = [r for r in command["results"] if r["level"] == level]
-        assert len(rows) == len(want)
-        for row in rows:
-            r = by_key[
-                (
-                    row["data-level"],
-                    row["data-code"],
-                    row["data-coefficient"],
-                    row["data-pair"],
-                )
-            ]
-            got = None if row["data-value"] == "" else float(row["data-value"])
-            assert got == r["value"], (key(r), got, r["value"])
-            seen += 1
-    assert seen == len(command["results"])
+    by_key = assert_page_shows(client, command["results"], {})
 
     # the summary's headline cells are the same numbers too
     summary = parse(
@@ -137,3 +144,82 @@ def test_seed_numbers_are_plausible(seeded):
     assert re.search(
         r"^document,,cohen_kappa,coder1;coder2;coder3,,", "\n".join(lines), re.M
     )
+
+
+PRECISION_RECALL = (
+    "precision_exact",
+    "recall_exact",
+    "precision_overlap",
+    "recall_overlap",
+)
+
+
+def test_with_consensus_command_api_and_page_agree(seeded, client, tmp_path):
+    """Two documents adjudicated (what all coders agree on, plus a passage no
+    coder marked): the coder x consensus span rows, precision and recall
+    included, are the same through the command, the API and the page."""
+    from annotations.models import Code, Document
+    from annotations.services.adjudication import adjudication_start, consensus_add
+
+    pi = get_user_model().objects.get(username="pi")
+    docs = list(Document.objects.filter(project=seeded).order_by("pk")[:2])
+    for doc in docs:
+        adjudication_start(document=doc, actor=pi)
+    actor = Code.objects.get(project=seeded, name="actor", parent=None)
+    consensus_add(document=docs[0], actor=pi, code=actor, start=0, end=3)
+
+    out = tmp_path / "agreement.json"
+    call_command(
+        "agreement", "takedowns", "--with-consensus", "--output", str(out),
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    command = json.loads(out.read_text(encoding="utf-8"))
+    assert command["sample"]["consensus_documents"] == 2
+    results = command["results"]
+    client.force_login(pi)
+    api = client.get(
+        "/api/projects/takedowns/agreement/", {"with_consensus": "true"}
+    ).json()
+    assert api["results"] == results
+
+    coders = command["sample"]["coders"]
+    codes = [None] + sorted({r["code"] for r in results if r["code"]})
+    pr = [r for r in results if r["coefficient"] in PRECISION_RECALL]
+    # one row per coefficient, coder x consensus pair and code (all codes too)
+    assert len(pr) == len(PRECISION_RECALL) * len(coders) * len(codes)
+    assert {tuple(r["pair"]) for r in pr} == {(c, "consensus") for c in coders}
+    assert all(r["level"] == "span" for r in pr)
+    by_key = {key(r): r for r in results}
+    for r in pr:
+        assert r["ci_low"] is not None or r["value"] is None
+        assert "against the adjudicated consensus" in r["note"]
+        f1 = "f1_" + r["coefficient"].split("_")[1]
+        f1_row = by_key[("span", r["code"] or "", f1, ";".join(r["pair"]))]
+        assert f1_row["n_documents"] == r["n_documents"]
+    # the added passage: everyone misses one consensus segment of "actor"
+    for c in coders:
+        pair = f"{c};consensus"
+        recall = by_key[("span", "actor", "recall_exact", pair)]
+        assert recall["value"] is not None and recall["value"] < 1.0
+        for code in codes:
+            p = by_key[("span", code or "", "precision_overlap", pair)]["value"]
+            r = by_key[("span", code or "", "recall_overlap", pair)]["value"]
+            f1 = by_key[("span", code or "", "f1_overlap", pair)]["value"]
+            if p is not None and r is not None and p + r > 0:
+                assert f1 == pytest.approx(2 * p * r / (p + r), abs=1e-12)
+    # hand-checkable: coder3 shares one adjudicated document, whose only
+    # consensus "actor" segment is the added one, which nobody marked
+    assert (
+        by_key[("span", "actor", "recall_overlap", "coder3;consensus")]["value"] == 0.0
+    )
+
+    # without the consensus: no precision or recall rows anywhere
+    plain = client.get("/api/projects/takedowns/agreement/").json()["results"]
+    assert not [r for r in plain if r["coefficient"] in PRECISION_RECALL]
+    assert [r for r in results if r in plain] == plain
+
+    assert_page_shows(client, results, {"with_consensus": "on"})
+    csv_text = client.get(
+        reverse("agreement_csv", args=["takedowns"]), {"with_consensus": "on"}
+    ).content.decode()
+    assert csv_text.count(",recall_overlap,") == len(coders) * len(codes)
