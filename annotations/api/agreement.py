@@ -67,7 +67,12 @@ class AgreementResultSerializer(serializers.Serializer):
         allow_null=True, help_text="The code's path; null for all codes together."
     )
     coefficient = serializers.CharField(
-        help_text="e.g. krippendorff_alpha, cohen_kappa."
+        help_text="e.g. krippendorff_alpha, cohen_kappa, f1_overlap; with the "
+        "consensus, the span level's precision_exact, recall_exact, "
+        "precision_overlap and recall_overlap compare each coder with the "
+        "consensus as the reference (precision: share of the coder's segments "
+        "matching a consensus segment; recall: share of the consensus segments "
+        "the coder matched)."
     )
     coders = serializers.ListField(
         child=serializers.CharField(), help_text="Usernames of the coders in it."

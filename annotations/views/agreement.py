@@ -52,6 +52,18 @@ MATRICES = {
     "f1_overlap": ("span", "f1_overlap", "F1, overlap match"),
     "f1_exact": ("span", "f1_exact", "F1, exact match"),
 }
+# Not chance-corrected: shown without the reliability thresholds' colours.
+RAW_COEFFICIENTS = frozenset(
+    {
+        "percent_agreement",
+        "f1_exact",
+        "f1_overlap",
+        "precision_exact",
+        "recall_exact",
+        "precision_overlap",
+        "recall_overlap",
+    }
+)
 ALL_CODES = "-"  # the code filter's value for the rows over all codes together
 PARADOX_AGREEMENT, PARADOX_GAP = 0.80, 0.20
 
@@ -232,11 +244,7 @@ def _detail(report: dict, level: str, code: str) -> list[dict]:
             continue
         if code and code != ALL_CODES and r["code"] != code:
             continue
-        corrected = r["coefficient"] not in (
-            "percent_agreement",
-            "f1_exact",
-            "f1_overlap",
-        )
+        corrected = r["coefficient"] not in RAW_COEFFICIENTS
         rows.append({
             **r, "band": charts.band(r["value"]) if corrected else "raw",
             "text": charts.fmt(r["value"]), "raw": "" if r["value"] is None else repr(r["value"]),

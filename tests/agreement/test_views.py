@@ -238,3 +238,38 @@ def test_empty_project(client, db, with_codes):
     body = client.get("/api/projects/empty/agreement/").json()
     assert body["sample"]["documents"] == 0
     assert all(x["value"] is None and x["note"] for x in body["results"])
+
+
+def test_consensus_precision_and_recall_rows_are_not_coloured(pi_client, coding):
+    """Precision and recall against the consensus are listed with the span
+    rows, uncoloured like F1 (no chance correction, no thresholds)."""
+    from annotations.models import AdjudicationState, ConsensusSegment
+
+    d0 = coding.documents[0]
+    AdjudicationState.objects.create(document=d0)
+    ConsensusSegment.objects.create(
+        document=d0, code=coding.codes["actor"], start=0, end=7,
+        quote=d0.text[0:7], decision=ConsensusSegment.Decision.MANUAL,
+    )  # fmt: skip
+    html = pi_client.get(
+        url("agreement"), {"bootstrap": 0, "level": "span", "with_consensus": "on"}
+    ).content.decode()
+    detail = html.split('id="detail"')[1].split("</table>")[0]
+    cells = re.findall(
+        r'data-coefficient="(\w+)" data-pair="([^"]*)" data-value="([^"]*)">'
+        r'\s*<td>[^<]*</td><td>\w+</td><td>[^<]*</td>\s*<td class="num band-(\w+)"',
+        detail,
+    )
+    pr = {
+        (name, pair): (value, band)
+        for name, pair, value, band in cells
+        if name.startswith(("precision", "recall"))
+    }
+    assert set(pr) == {
+        (f"{kind}_{match}", f"{coder};consensus")
+        for kind in ("precision", "recall")
+        for match in ("exact", "overlap")
+        for coder in ("coder1", "coder2")
+    }
+    assert all(band == "raw" for _, band in pr.values())
+    assert "precision" in html.split('id="howto"')[1].split("</details>")[0]
