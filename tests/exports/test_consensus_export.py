@@ -10,6 +10,7 @@ import io
 import json
 import shutil
 import subprocess
+import tracemalloc
 import zipfile
 from dataclasses import dataclass
 
@@ -20,7 +21,13 @@ from rest_framework.test import APIClient
 
 from annotations.exporters import consensus as consensus_exporter
 from annotations.exporters.csv_export import CsvLines
-from annotations.models import AdjudicationState, Assignment, ConsensusSegment
+from annotations.models import (
+    AdjudicationState,
+    Assignment,
+    ConsensusRejection,
+    ConsensusSegment,
+    Segment,
+)
 from annotations.services import adjudication as adj
 from annotations.services import exports
 from annotations.services.coding import (
@@ -542,3 +549,89 @@ cat("R OK\n")
         assert result.returncode == 0, result.stderr
         assert "R OK" in result.stdout
         assert "7 consensus segments, 4 rejected segments" in result.stdout
+
+
+def add_decisions(study, n: int) -> None:
+    """n consensus segments, each accepted from a coder's segment, and n
+    rejected segments, in bulk (the services are tested above)."""
+    docs, code = study.documents[:3], study.codes["actor"]
+
+    def segments():
+        return Segment.objects.bulk_create(
+            [
+                Segment(
+                    document=docs[i % 3],
+                    coder=study.coder1,
+                    code=code,
+                    start=0,
+                    end=7,
+                    quote="Europol",
+                    memo=f"memo {i}",
+                )  # fmt: skip
+                for i in range(n)
+            ],
+            batch_size=2000,
+        )
+
+    accepted, rejected = segments(), segments()
+    made = ConsensusSegment.objects.bulk_create(
+        [
+            ConsensusSegment(
+                document=s.document,
+                code=code,
+                start=0,
+                end=7,
+                quote="Europol",
+                decision="accept",
+                decided_by=study.pi,
+                note=f"note {i}",
+            )  # fmt: skip
+            for i, s in enumerate(accepted)
+        ],
+        batch_size=2000,
+    )
+    ConsensusSegment.sources.through.objects.bulk_create(
+        [
+            ConsensusSegment.sources.through(consensussegment=c, segment=s)
+            for c, s in zip(made, accepted, strict=True)
+        ],
+        batch_size=2000,
+    )
+    rejections = ConsensusRejection.objects.bulk_create(
+        [
+            ConsensusRejection(document=s.document, decided_by=study.pi)
+            for s in rejected
+        ],
+        batch_size=2000,
+    )
+    ConsensusRejection.sources.through.objects.bulk_create(
+        [
+            ConsensusRejection.sources.through(consensusrejection=r, segment=s)
+            for r, s in zip(rejections, rejected, strict=True)
+        ],
+        batch_size=2000,
+    )
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_with_decisions(study, tmp_path):
+    def peak() -> tuple[int, int]:
+        filt = exports.export_filter_build(project=study.project)
+        tracemalloc.start()
+        try:
+            rows = exports.export_write(
+                project=study.project, name="consensus.csv", filt=filt,
+                path=tmp_path / "c.csv",
+            )  # fmt: skip
+            return rows, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    add_decisions(study, 1_000)
+    rows, small = peak()
+    assert rows == 2_000
+    add_decisions(study, 9_000)
+    rows, large = peak()
+    assert rows == 20_000
+    # Ten times the rows; a list of them would need ten times the memory.
+    assert large < small * 1.5 + 1_000_000, (small, large)
