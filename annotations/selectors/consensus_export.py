@@ -54,9 +54,9 @@ _STATE_FIELDS = (
 _LAST = 2**62
 
 
-def _batches(rows: Iterable, size: int = BATCH) -> Iterator[list]:
+def _batches(rows: Iterable) -> Iterator[list]:
     it = iter(rows)
-    while batch := list(itertools.islice(it, size)):
+    while batch := list(itertools.islice(it, BATCH)):
         yield batch
 
 
