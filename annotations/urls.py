@@ -143,6 +143,11 @@ urlpatterns = [
         coding.assignment_reopen,
         name="assignment_reopen",
     ),
+    path(
+        "p/<slug:slug>/d/<int:document_id>/note/",
+        coding.assignment_note,
+        name="assignment_note",
+    ),
     # Adjudication and history (views/adjudication.py, views/history.py), PI only.
     path(
         "p/<slug:slug>/adjudicate/",

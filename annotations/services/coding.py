@@ -294,3 +294,46 @@ def assignment_set_status(
         via=via,
     )  # fmt: skip
     return assignment
+
+
+# Assignment.note is a TextField with no max_length (adding one would need a
+# migration): this is the limit the coding page and any other writer keep.
+ASSIGNMENT_NOTE_MAX_LENGTH = 5_000
+
+
+@transaction.atomic
+def assignment_note_set(
+    *,
+    assignment: Assignment,
+    note: str,
+    actor: AbstractBaseUser | None,
+    via: str = "web",
+) -> Assignment:
+    """Set the coder's note on the document, refused once the assignment is
+    done (like the segments: reopen to change), with a history event."""
+    note = note.replace("\r\n", "\n")
+    if len(note) > ASSIGNMENT_NOTE_MAX_LENGTH:
+        raise ValidationError(
+            {"note": f"The note is {len(note):,} characters long; the limit is "
+             f"{ASSIGNMENT_NOTE_MAX_LENGTH:,}."}
+        )  # fmt: skip
+    locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if locked.note == note:
+        # A retry of a saved note, or no change: nothing to record.
+        assignment.note = note
+        return assignment
+    if locked.status == Assignment.Status.DONE:
+        raise ValidationError(
+            {"note": "This document is marked done: reopen it to change it."}
+        )
+    before = {"note": locked.note}
+    now = timezone.now()
+    Assignment.objects.filter(pk=assignment.pk).update(note=note, updated_at=now)
+    assignment.note, assignment.updated_at = note, now
+    history_record(
+        project=assignment.document.project, document=assignment.document,
+        user=actor, entity="assignment", entity_id=assignment.pk, action="update",
+        before=before, after={"note": note, "coder": assignment.coder_id},
+        via=via,
+    )  # fmt: skip
+    return assignment

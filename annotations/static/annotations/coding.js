@@ -397,6 +397,14 @@
     return !!memo && memo.value !== memo.defaultValue;
   }
 
+  function noteDirty(item) {
+    const note = document.getElementById("id_note");
+    if (!note || note.value === note.defaultValue) return false;
+    // FormData sends the textarea's newlines as \r\n; its value has \n.
+    const sent = item && item.kind === "note" ? String(item.fields.note).replace(/\r\n/g, "\n") : null;
+    return sent !== note.value;
+  }
+
   function swapIn(html, item) {
     const tpl = document.createElement("template");
     tpl.innerHTML = html;
@@ -406,6 +414,8 @@
       if (!old) continue;
       // Never throw away a memo being typed because another change finished.
       if (el.id === "panel" && !(item && item.fromPanel) && panelDirty()) continue;
+      // Nor a note typed on after the one just saved.
+      if (el.id === "doc-note" && noteDirty(item)) continue;
       el.removeAttribute("hx-swap-oob");
       old.replaceWith(el);
       if (window.htmx) window.htmx.process(el);

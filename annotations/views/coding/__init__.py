@@ -10,6 +10,7 @@ out-of-band fragments (``coding.html#changed``). Writes go through
 from .base import UNDO_DOCUMENTS, UNDO_KEY, UNDO_LIMIT
 from .pages import (
     assignment_done,
+    assignment_note,
     assignment_reopen,
     codes_css,
     coding_page,
@@ -29,6 +30,7 @@ __all__ = [
     "UNDO_KEY",
     "UNDO_LIMIT",
     "assignment_done",
+    "assignment_note",
     "assignment_reopen",
     "codes_css",
     "coding_page",

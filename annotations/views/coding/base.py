@@ -16,6 +16,7 @@ from django.urls import reverse
 from ... import permissions
 from ...models import Assignment, Code, Document, Project, Segment
 from ...selectors import coding as selectors
+from ...services import coding as services
 
 UNDO_KEY = "wb-undo"
 UNDO_LIMIT = 50  # steps per article
@@ -28,9 +29,10 @@ OTHERS_KEY = "wb-others"
 # again cost most of a create's template time. (The codebook form's fresh
 # client_id serves only the plain form, which gets the whole page anyway.)
 ALL_REGIONS = frozenset(
-    {"work_state", "hint", "text_block", "segment_list", "codebook"}
+    {"work_state", "hint", "text_block", "segment_list", "codebook", "note"}
 )
 SEGMENT_REGIONS = frozenset({"text_block", "segment_list"})
+NOTE_REGIONS = frozenset({"note"})
 
 
 @dataclass
@@ -174,14 +176,16 @@ def _context(request, project, document, *, panel=None, message="", level="succe
         "page_url": base,
         "segments_url": f"{base}segments/",
         "client_id": uuid.uuid4(),
+        "note_max_length": services.ASSIGNMENT_NOTE_MAX_LENGTH,
     }
 
 
 def _respond(request, project, document, *, status=200, message="", level="success",
-             panel=None, include_panel=False, regions=ALL_REGIONS) -> HttpResponse:  # fmt: skip
+             panel=None, include_panel=False, regions=ALL_REGIONS,
+             extra=None) -> HttpResponse:  # fmt: skip
     """Changed regions for htmx (the status bar, ``regions`` and, with
     ``include_panel``, the panel); a redirect (success) or the page (error)
-    otherwise."""
+    otherwise. ``extra`` goes into the template's context."""
     if not request.htmx and status < 400:
         if message:
             level_ = messages.SUCCESS if level == "success" else messages.INFO
@@ -194,6 +198,7 @@ def _respond(request, project, document, *, status=200, message="", level="succe
                    level="error" if status >= 400 else level,
                    include_panel=include_panel,
                    regions=regions if request.htmx else ALL_REGIONS)  # fmt: skip
+    ctx.update(extra or {})
     template = "annotations/coding.html" + ("#changed" if request.htmx else "")
     return render(request, template, ctx, status=status)
 

@@ -1,9 +1,10 @@
-"""The coding page itself, the next-article redirect, the code colours, and
-marking an assignment done or reopening it."""
+"""The coding page itself, the next-article redirect, the code colours,
+marking an assignment done or reopening it, and the coder's note on it."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -14,10 +15,12 @@ from ...models import Assignment
 from ...selectors import coding as selectors
 from ...services import coding as services
 from .base import (
+    NOTE_REGIONS,
     OTHERS_KEY,
     UNDO_KEY,
     _assignment,
     _context,
+    _errors,
     _load,
     _panel,
     _respond,
@@ -118,3 +121,27 @@ def assignment_reopen(
         document,
         message="Reopened: you can change your coding again.",
     )
+
+
+@login_required
+@require_POST
+def assignment_note(request: HttpRequest, slug: str, document_id: int) -> HttpResponse:
+    """The coder's note on the article. Only their own: without an assignment
+    there is no note to write (404, as for a document one may not read)."""
+    project, document = _load(request, slug, document_id)
+    assignment = _assignment(request, document)
+    if assignment is None:
+        raise Http404("No such assignment.")
+    note = request.POST.get("note", "")
+    try:
+        services.assignment_note_set(
+            assignment=assignment, note=note, actor=request.user
+        )
+    except ValidationError as exc:
+        # htmx: the status bar only, so the text being typed stays; the plain
+        # form gets the page back with it.
+        return _respond(request, project, document, status=400,
+                        message=f"The note was not saved. {_errors(exc)}",
+                        regions=frozenset(), extra={"note_draft": note})  # fmt: skip
+    return _respond(request, project, document, message="Saved your note.",
+                    regions=NOTE_REGIONS)  # fmt: skip
