@@ -13,68 +13,31 @@ from dataclasses import dataclass
 import numpy as np
 from django.contrib.auth import get_user_model
 
-from ..models import Code, ConsensusSegment, Document, Project
+from ..exporters.rows import CodeInfo
+from ..models import ConsensusSegment, Document, Project
 from .agreement import CONSENSUS_ID, CONSENSUS_NAME, segment_columns
+from .export import export_codes
 
-__all__ = ["CONSENSUS_ID", "CONSENSUS_NAME", "AnalysisRows", "CodeRow", "analysis_rows"]
-
-
-@dataclass(frozen=True)
-class CodeRow:
-    id: int
-    parent_id: int | None
-    name: str
-    path: str
-    depth: int
-    retired: bool
-    has_children: bool
+__all__ = ["CONSENSUS_ID", "CONSENSUS_NAME", "AnalysisRows", "analysis_rows"]
 
 
 @dataclass
 class AnalysisRows:
     """``segments`` and ``consensus`` are ``(n, 5)`` int64 arrays of
     (document, coder, code, start, end); the consensus's coder is
-    :data:`CONSENSUS_ID`. ``codes`` are in codebook order (depth first),
+    :data:`CONSENSUS_ID`. ``codes`` are the exports' codebook
+    (:func:`~.export.export_codes`: depth first, with paths and depths),
     ``coder_names`` holds every coder with a live segment."""
 
     segments: np.ndarray
     consensus: np.ndarray
-    codes: list[CodeRow]
+    codes: list[CodeInfo]
     coder_names: dict[int, str]
     n_documents: int
 
     @property
     def parents(self) -> dict[int, int | None]:
         return {c.id: c.parent_id for c in self.codes}
-
-
-def codebook_rows(project: Project) -> list[CodeRow]:
-    """The codebook depth first in display order, with paths, in one query."""
-    rows = list(
-        Code.objects.filter(project=project)
-        .order_by("order", "id")
-        .values_list("pk", "parent_id", "name", "retired")
-    )
-    children: dict[int | None, list[tuple]] = {}
-    for row in rows:
-        children.setdefault(row[1], []).append(row)
-    out: list[CodeRow] = []
-    stack = [(row, "", 0) for row in reversed(children.get(None, []))]
-    while stack:
-        (pk, parent, name, retired), prefix, depth = stack.pop()
-        path = f"{prefix}/{name}" if prefix else name
-        kids = children.get(pk, [])
-        out.append(CodeRow(pk, parent, name, path, depth, retired, bool(kids)))
-        stack.extend((kid, path, depth + 1) for kid in reversed(kids))
-    # A code whose parents never reach a root (impossible through the app)
-    # is still listed, after the others.
-    listed = {c.id for c in out}
-    out += [
-        CodeRow(pk, parent, name, name, 0, retired, False)
-        for pk, parent, name, retired in rows
-        if pk not in listed
-    ]
-    return out
 
 
 def analysis_rows(project: Project) -> AnalysisRows:
@@ -101,7 +64,7 @@ def analysis_rows(project: Project) -> AnalysisRows:
     return AnalysisRows(
         segments=segments,
         consensus=consensus,
-        codes=codebook_rows(project),
+        codes=export_codes(project),
         coder_names={c: names.get(c, f"user {c}") for c in coder_ids},
         n_documents=Document.objects.filter(project=project).count(),
     )

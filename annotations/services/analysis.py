@@ -108,6 +108,7 @@ def analysis_tables(rows: AnalysisRows) -> dict[str, Any]:
     by_coder = code_coder_counts(
         coder=both[:, 1], code=both[:, 2], codes=codes, coders=columns, parents=parents
     )
+    has_children = {c.parent_id for c in rows.codes}
     return {
         "version": PAYLOAD_VERSION,
         "n_documents": rows.n_documents,
@@ -118,7 +119,7 @@ def analysis_tables(rows: AnalysisRows) -> dict[str, Any]:
                 "path": c.path,
                 "depth": c.depth,
                 "retired": c.retired,
-                "has_children": c.has_children,
+                "has_children": c.id in has_children,
             }
             for c in rows.codes
         ],  # fmt: skip
