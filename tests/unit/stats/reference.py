@@ -10,9 +10,23 @@ from collections import defaultdict
 import numpy as np
 from hypothesis import strategies as st
 
-from annotations.stats import SegmentRow
+from annotations.stats import AgreementInput, SegmentRow
 
 GAP = "<gap>"
+
+
+def build(corpus) -> AgreementInput:
+    """The engine's input for a corpus drawn by :func:`corpora`."""
+    segments, lengths, assignments, parents = corpus
+    coders = sorted({c for _, c in assignments} | {s.coder for s in segments})
+    return AgreementInput.from_rows(
+        segments,
+        lengths,
+        assignments,
+        code_parents=parents,
+        codes=list(parents),
+        coders=coders,
+    )
 
 
 @st.composite

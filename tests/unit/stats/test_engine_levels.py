@@ -9,7 +9,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from annotations.stats import (
-    AgreementInput,
     SegmentRow,
     bennett_s,
     cohen_kappa,
@@ -28,19 +27,6 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-def build(corpus):
-    segments, lengths, assignments, parents = corpus
-    coders = sorted({c for _, c in assignments} | {s.coder for s in segments})
-    return AgreementInput.from_rows(
-        segments,
-        lengths,
-        assignments,
-        code_parents=parents,
-        codes=list(parents),
-        coders=coders,
-    )
 
 
 def index(records):
@@ -67,7 +53,9 @@ def shared(matrix, i, j):
 @given(ref.corpora())
 def test_character_level_equals_one_cell_per_character(corpus):
     segments, lengths, assignments, parents = corpus
-    rows = index(compute_agreement(build(corpus), levels=["character"], bootstrap=0))
+    rows = index(
+        compute_agreement(ref.build(corpus), levels=["character"], bootstrap=0)
+    )
     stacked = []
     for code in parents:
         x, coders = ref.char_matrix(segments, lengths, assignments, code, parents)
@@ -97,7 +85,7 @@ def test_character_level_equals_one_cell_per_character(corpus):
 @given(ref.corpora())
 def test_document_level_equals_the_reliability_matrix(corpus):
     segments, lengths, assignments, parents = corpus
-    rows = index(compute_agreement(build(corpus), levels=["document"], bootstrap=0))
+    rows = index(compute_agreement(ref.build(corpus), levels=["document"], bootstrap=0))
     binary = {"categories": (0.0, 1.0)}
     checks = [
         ("percent_agreement", percent_agreement, {}),
@@ -134,7 +122,9 @@ def test_document_level_equals_the_reliability_matrix(corpus):
 @given(ref.corpora())
 def test_per_code_u_alpha_equals_the_definition(corpus):
     segments, lengths, assignments, parents = corpus
-    rows = index(compute_agreement(build(corpus), levels=["unitizing"], bootstrap=0))
+    rows = index(
+        compute_agreement(ref.build(corpus), levels=["unitizing"], bootstrap=0)
+    )
     docs = ref.sample(lengths, assignments)
     for code in parents:
         keep = ref.descendants(code, parents)
@@ -168,7 +158,9 @@ def test_all_codes_u_alpha_equals_the_definition(corpus):
     flat = dict.fromkeys(parents)  # u-alpha uses codes as applied
     rows = index(
         compute_agreement(
-            build((kept, lengths, assignments, flat)), levels=["unitizing"], bootstrap=0
+            ref.build((kept, lengths, assignments, flat)),
+            levels=["unitizing"],
+            bootstrap=0,
         )
     )
     docs = ref.sample(lengths, assignments)
@@ -190,7 +182,7 @@ def test_all_codes_u_alpha_equals_the_definition(corpus):
 @given(ref.corpora())
 def test_span_level_equals_pairwise_matching(corpus):
     segments, lengths, assignments, parents = corpus
-    rows = index(compute_agreement(build(corpus), levels=["span"], bootstrap=0))
+    rows = index(compute_agreement(ref.build(corpus), levels=["span"], bootstrap=0))
     docs = ref.sample(lengths, assignments)
     coders = ref.coders_of(docs)
     for code in parents:
@@ -225,9 +217,9 @@ def test_unitizing_in_chunks_of_documents_equals_one_chunk(monkeypatch):
         [(f"d{d}", c) for d in range(6) for c in "ab"],
         {"X": None, "Y": None},
     )
-    whole = compute_agreement(build(corpus), levels=["unitizing"], bootstrap=30)
+    whole = compute_agreement(ref.build(corpus), levels=["unitizing"], bootstrap=30)
     monkeypatch.setattr(unitizing, "CHUNK_UNITS", 2)
-    chunked = compute_agreement(build(corpus), levels=["unitizing"], bootstrap=30)
+    chunked = compute_agreement(ref.build(corpus), levels=["unitizing"], bootstrap=30)
     assert [r.value for r in whole] == pytest.approx([r.value for r in chunked])
     assert [r.ci_low for r in whole] == pytest.approx([r.ci_low for r in chunked])
 
@@ -239,7 +231,7 @@ def test_all_codes_u_alpha_with_overlapping_codes_uses_combined_values(corpus):
     flat = dict.fromkeys(parents)
     rows = index(
         compute_agreement(
-            build((segments, lengths, assignments, flat)),
+            ref.build((segments, lengths, assignments, flat)),
             levels=["unitizing"],
             bootstrap=0,
         )

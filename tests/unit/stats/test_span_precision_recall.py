@@ -239,19 +239,6 @@ def with_reference(draw):
     return corpus, draw(st.sampled_from(coders)) if coders else None
 
 
-def build(corpus):
-    segments, lengths, assignments, parents = corpus
-    coders = sorted({c for _, c in assignments} | {s.coder for s in segments})
-    return AgreementInput.from_rows(
-        segments,
-        lengths,
-        assignments,
-        code_parents=parents,
-        codes=list(parents),
-        coders=coders,
-    )
-
-
 def expected(corpus, codes, a, b, reference):
     """Brute-force precision and recall of the other coder against
     ``reference`` over ``codes`` (one code, or all of them pooled)."""
@@ -280,7 +267,7 @@ def test_brute_force_and_f1_identity(case):
     corpus, reference = case
     _, lengths, assignments, parents = corpus
     records = compute_agreement(
-        build(corpus), levels=["span"], bootstrap=0, reference=reference
+        ref.build(corpus), levels=["span"], bootstrap=0, reference=reference
     )
     rows = index(records)
     docs = ref.sample(lengths, assignments)
