@@ -27,7 +27,7 @@ from ..models import (
     Segment,
 )
 from .adjudication import status_effective
-from .export import ExportFilter
+from .export import ExportFilter, selected_assignments
 
 BATCH = 2000
 # The columns read, in the order the rows unpack them (the first four sort).
@@ -180,11 +180,8 @@ def assignment_rows(project: Project, filt: ExportFilter) -> Iterator[Assignment
     document, then coder (user id, the consensus last). The date filters do
     not apply (they select segments)."""
     streams = []
-    if filt.coder_ids is None or filt.coder_ids:
-        qs = Assignment.objects.filter(document__project=project)
-        if filt.coder_ids is not None:
-            qs = qs.filter(coder_id__in=filt.coder_ids)
-        qs = qs.order_by("document_id", "coder_id").values_list(
+    if (assigned := selected_assignments(project, filt)) is not None:
+        qs = assigned.values_list(
             "document_id", "coder_id", "coder__username", "status", "created_at",
             "started_at", "done_at", "note",
         )  # fmt: skip

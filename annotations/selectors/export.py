@@ -242,18 +242,24 @@ def count_rows(project: Project, filt: ExportFilter) -> Iterator[CountRow]:
     return heapq.merge(*streams, key=lambda r: (r.document_id, _rank(r.coder)))
 
 
+def selected_assignments(project: Project, filt: ExportFilter):
+    """The assignments of the coders ``filt`` selects (None when it selects
+    none), by document, then coder."""
+    if filt.coder_ids is not None and not filt.coder_ids:
+        return None
+    qs = Assignment.objects.filter(document__project=project)
+    if filt.coder_ids is not None:
+        qs = qs.filter(coder_id__in=filt.coder_ids)
+    return qs.order_by("document_id", "coder_id")
+
+
 def coverage_rows(project: Project, filt: ExportFilter) -> Iterator[CoverageRow]:
     """(document, coder, status) for every assignment of a selected coder and,
     with the consensus, every document with an adjudication or consensus
     segments; ordered like :func:`count_rows`."""
     streams = []
-    if filt.coder_ids is None or filt.coder_ids:
-        qs = Assignment.objects.filter(document__project=project)
-        if filt.coder_ids is not None:
-            qs = qs.filter(coder_id__in=filt.coder_ids)
-        qs = qs.order_by("document_id", "coder_id").values_list(
-            "document_id", "coder_id", "status"
-        )
+    if (assigned := selected_assignments(project, filt)) is not None:
+        qs = assigned.values_list("document_id", "coder_id", "status")
         streams.append(CoverageRow._make(r) for r in qs.iterator(chunk_size=CHUNK))
     if filt.consensus:
         states = dict(
