@@ -30,6 +30,12 @@ class Project(models.Model):
     )
     reliability_coders = models.PositiveSmallIntegerField(default=2)
     reliability_seed = models.IntegerField(null=True, blank=True)
+    reliability_stratify = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="What the reliability sample was stratified by: 'source', "
+        "'published_year' or 'metadata.KEY'; empty when drawn from all documents.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
