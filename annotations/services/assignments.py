@@ -1,7 +1,8 @@
 """Assigning documents to coders, with a reproducible reliability sample."""
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -10,6 +11,8 @@ from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from ..models import Assignment, Document, HistoryEvent, Membership, Project, Segment
+from ..sampling import Stratum, stratified_sample, stratify_parse
+from ..selectors.sampling import document_strata
 
 
 def assignment_plan(
@@ -19,13 +22,16 @@ def assignment_plan(
     overlap: float | None = None,
     per_document: int = 2,
     seed: int = 0,
+    strata: Mapping[int, str | None] | None = None,
 ) -> list[tuple[int, int]]:
     """Which coder codes which document: a pure function of its arguments.
 
     Without ``overlap`` every document goes to every coder. With it, a share
     ``overlap`` of the documents (drawn with ``seed``) goes to ``per_document``
     coders and the rest to one coder each, always to the least-loaded coders
-    so the workload stays balanced.
+    so the workload stays balanced. With ``strata`` ({document: stratum or
+    None}) the share is drawn within each stratum in proportion
+    (:func:`annotations.sampling.stratified_sample`).
 
     >>> assignment_plan(documents=[1, 2], coders=[7, 8])
     [(1, 7), (1, 8), (2, 7), (2, 8)]
@@ -42,8 +48,14 @@ def assignment_plan(
         )
     rng = random.Random(seed)
     docs = sorted(documents)
-    n_sample = round(overlap * len(docs))
-    sample = set(rng.sample(docs, n_sample))
+    if strata is None:
+        n_sample = round(overlap * len(docs))
+        sample = set(rng.sample(docs, n_sample))
+    else:
+        if not strata.keys() >= set(docs):
+            raise ValueError("every document needs a stratum (None when missing)")
+        by_doc = {d: strata[d] for d in docs}
+        sample = set(stratified_sample(by_doc, share=overlap, seed=seed).sample)
     load = dict.fromkeys(coders, 0)
     order = list(coders)
     rng.shuffle(order)
@@ -146,6 +158,73 @@ def _coder_loads(project: Project, coders: Sequence[int]) -> dict[int, int]:
     return load
 
 
+# What a document lacks when it has no stratum, for the error message.
+_NO_VALUE = {"source": "a source (outlet)", "published_year": "a publication date"}
+
+
+def reliability_strata(
+    *, project: Project, stratify: str, documents: Sequence[int]
+) -> tuple[str, dict[int, str | None] | None]:
+    """The stratify spec as stored and each document's stratum (None for an
+    empty spec: an unstratified draw).
+
+    ValidationError for a spec that is not understood, and for one no
+    document has a value for: that draw would silently be unstratified.
+    """
+    if not stratify.strip():
+        return "", None
+    try:
+        by = stratify_parse(stratify)
+    except ValueError as exc:
+        raise ValidationError({"stratify": str(exc)}) from None
+    strata = document_strata(project, by, documents)
+    if all(value is None for value in strata.values()):
+        lacks = _NO_VALUE.get(by.field, f"a value for the metadata key {by.key!r}")
+        raise ValidationError(
+            {"stratify": f"None of the {len(strata)} documents to draw from has "
+             f"{lacks}: stratify by something else, or not at all."}
+        )  # fmt: skip
+    return by.spec, strata
+
+
+def reliability_settings_record(
+    *,
+    project: Project,
+    share: float,
+    per_document: int,
+    seed: int,
+    stratify: str,
+    strata: Sequence[Stratum],
+    documents: int,
+    coders: Sequence[int],
+    actor: AbstractBaseUser | None,
+    via: str,
+) -> None:
+    """Record how the reliability sample was drawn on the project (the pages
+    show it; anyone can redraw it), with a history event."""
+    fields = ["reliability_share", "reliability_coders", "reliability_seed",
+              "reliability_stratify"]  # fmt: skip
+    before = {f: getattr(project, f) for f in fields}
+    project.reliability_share = share
+    project.reliability_coders = per_document
+    project.reliability_seed = seed
+    project.reliability_stratify = stratify
+    project.full_clean()
+    project.save(update_fields=[*fields, "updated_at"])
+    after = {f: getattr(project, f) for f in fields}
+    after |= {"documents": documents, "coders": list(coders)}
+    if strata:
+        after["strata"] = [
+            {"stratum": s.label, "documents": s.documents, "sampled": s.sampled}
+            for s in strata
+        ]
+    HistoryEvent.objects.create(
+        project=project, user=actor if actor and actor.is_authenticated else None,
+        entity="project", entity_id=project.pk, action="update",
+        before=before, after=after, via=via,
+    )  # fmt: skip
+
+
 @transaction.atomic
 def reliability_sample_draw(
     *,
@@ -154,15 +233,18 @@ def reliability_sample_draw(
     share: float,
     per_document: int,
     seed: int,
+    stratify: str = "",
     documents: Sequence[int] | None = None,
     actor: AbstractBaseUser | None = None,
     via: str = "web",
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Assign ``documents`` (default: the project's unassigned ones): a share
-    coded by ``per_document`` coders, drawn with ``seed``, the rest split evenly.
+    coded by ``per_document`` coders, drawn with ``seed`` (within each stratum
+    of ``stratify``, in proportion, when given), the rest split evenly.
 
-    The share, coders per document and seed are recorded on the project so the
-    page can show how the sample was drawn and anyone can redraw it.
+    The share, coders per document, seed and strata are recorded on the
+    project so the page can show how the sample was drawn and anyone can
+    redraw it. ``strata`` in the result: documents and sampled per stratum.
     """
     coder_ids = sorted(set(coders))
     members = set(
@@ -195,27 +277,26 @@ def reliability_sample_draw(
         raise ValidationError(
             {"documents": "There are no unassigned documents to draw from."}
         )
+    stratify, strata = reliability_strata(
+        project=project, stratify=stratify, documents=documents
+    )
     plan = assignment_plan(
         documents=documents, coders=coder_ids, overlap=share,
-        per_document=per_document, seed=seed,
+        per_document=per_document, seed=seed, strata=strata,
     )  # fmt: skip
     result = assignments_apply(project=project, plan=plan, actor=actor, via=via)
-    project.reliability_share = share
-    project.reliability_coders = per_document
-    project.reliability_seed = seed
-    project.full_clean()
-    project.save(update_fields=["reliability_share", "reliability_coders",
-                                "reliability_seed", "updated_at"])  # fmt: skip
-    HistoryEvent.objects.create(
-        project=project, user=actor if actor and actor.is_authenticated else None,
-        entity="project", entity_id=project.pk, action="update",
-        after={"reliability_share": share, "reliability_coders": per_document,
-               "reliability_seed": seed, "documents": len(documents),
-               "coders": coder_ids},
-        via=via,
+    drawn = stratified_sample(strata, share=share, seed=seed).strata if strata else ()
+    reliability_settings_record(
+        project=project, share=share, per_document=per_document, seed=seed,
+        stratify=stratify, strata=drawn, documents=len(set(documents)),
+        coders=coder_ids, actor=actor, via=via,
     )  # fmt: skip
     sampled = {d for d, n in _per_document_counts(plan).items() if n > 1}
-    return result | {"documents": len(set(documents)), "sample": len(sampled)}
+    return result | {
+        "documents": len(set(documents)),
+        "sample": len(sampled),
+        "strata": drawn,
+    }
 
 
 def _per_document_counts(plan: list[tuple[int, int]]) -> dict[int, int]:
