@@ -134,6 +134,11 @@ urlpatterns = [
         name="coding_undo",
     ),
     path(
+        "p/<slug:slug>/d/<int:document_id>/redo/",
+        coding.coding_redo,
+        name="coding_redo",
+    ),
+    path(
         "p/<slug:slug>/d/<int:document_id>/done/",
         coding.assignment_done,
         name="assignment_done",

@@ -220,11 +220,17 @@ def segment_delete(
 
 @transaction.atomic
 def segment_restore(
-    *, segment: Segment, actor: AbstractBaseUser, via: str = "web"
+    *,
+    segment: Segment,
+    actor: AbstractBaseUser,
+    expected_version: int | None = None,
+    via: str = "web",
 ) -> Segment:
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     if segment.deleted_at is None:
+        # Restoring twice (a retried request) is not a conflict.
         return segment
+    _check_version(segment, expected_version)
     return _set_deleted(
         segment, deleted_at=None, actor=actor, action="restore", via=via
     )

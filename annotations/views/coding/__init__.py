@@ -1,4 +1,5 @@
-"""The coding page: read an article, highlight and tag spans, memo, undo, done.
+"""The coding page: read an article, highlight and tag spans, memo, undo and
+redo, done.
 
 Every change is a POST that works as a plain form (redirect back with a
 message, or the page with the error and a 4xx) and, sent with
@@ -7,7 +8,7 @@ out-of-band fragments (``coding.html#changed``). Writes go through
 ``services.coding``; who sees what through ``permissions``.
 """
 
-from .base import UNDO_DOCUMENTS, UNDO_KEY, UNDO_LIMIT
+from .base import REDO_KEY, UNDO_DOCUMENTS, UNDO_KEY, UNDO_LIMIT
 from .pages import (
     assignment_done,
     assignment_note,
@@ -17,6 +18,7 @@ from .pages import (
     next_article,
 )
 from .segments import (
+    coding_redo,
     coding_undo,
     segment_create,
     segment_delete,
@@ -26,6 +28,7 @@ from .segments import (
 )
 
 __all__ = [
+    "REDO_KEY",
     "UNDO_DOCUMENTS",
     "UNDO_KEY",
     "UNDO_LIMIT",
@@ -34,6 +37,7 @@ __all__ = [
     "assignment_reopen",
     "codes_css",
     "coding_page",
+    "coding_redo",
     "coding_undo",
     "next_article",
     "segment_create",

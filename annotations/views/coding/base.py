@@ -1,7 +1,7 @@
 """What the coding page's views share: loading what the request names (404
-for outsiders), the session's undo stacks and "show others" choice, the
-page's context, and the answer to a change (fragments for htmx, a redirect or
-the page otherwise)."""
+for outsiders), the session's undo and redo stacks and "show others" choice,
+the page's context, and the answer to a change (fragments for htmx, a
+redirect or the page otherwise)."""
 
 import uuid
 from dataclasses import dataclass
@@ -19,8 +19,9 @@ from ...selectors import coding as selectors
 from ...services import coding as services
 
 UNDO_KEY = "wb-undo"
-UNDO_LIMIT = 50  # steps per article
-UNDO_DOCUMENTS = 5  # articles
+REDO_KEY = "wb-redo"
+UNDO_LIMIT = 50  # steps per article (each stack)
+UNDO_DOCUMENTS = 5  # articles (each stack)
 OTHERS_KEY = "wb-others"
 
 # The regions an htmx answer re-renders (``coding.html#changed``; the status
@@ -101,30 +102,85 @@ def _form_errors(form: forms.Form) -> str:
 
 
 def _undo_stack(request: HttpRequest, document: Document) -> list[dict]:
-    return request.session.get(UNDO_KEY, {}).get(str(document.pk), [])
+    return _steps(request, UNDO_KEY, document)
+
+
+def _redo_stack(request: HttpRequest, document: Document) -> list[dict]:
+    return _steps(request, REDO_KEY, document)
+
+
+def _steps(request: HttpRequest, key: str, document: Document) -> list[dict]:
+    return request.session.get(key, {}).get(str(document.pk), [])
 
 
 def _undo_push(
     request: HttpRequest, document: Document, op: str, segment: Segment, label: str,
     **extra,
 ) -> None:  # fmt: skip
-    """Remember the coder's change to ``segment`` so that Undo can revert it."""
+    """Remember the coder's new change to ``segment`` so that Undo can revert
+    it. A new change ends what Redo could bring back, as in any editor."""
     entry = {"op": op, "id": segment.pk, **extra, "label": label}
-    stacks = request.session.get(UNDO_KEY, {})
+    _steps_push(request, UNDO_KEY, document, entry)
+    _steps_clear(request, REDO_KEY, document)
+
+
+def _steps_push(
+    request: HttpRequest, key: str, document: Document, entry: dict
+) -> None:
+    stacks = request.session.get(key, {})
     stack = stacks.pop(str(document.pk), [])[-(UNDO_LIMIT - 1) :]
     stack.append(entry)
     stacks[str(document.pk)] = stack
     # The session keeps the stacks of the few articles coded last, not all.
     while len(stacks) > UNDO_DOCUMENTS:
         stacks.pop(next(iter(stacks)))
-    request.session[UNDO_KEY] = stacks
+    request.session[key] = stacks
+
+
+def _steps_pop(request: HttpRequest, key: str, document: Document) -> None:
+    stacks = request.session.get(key, {})
+    if stacks.get(str(document.pk)):
+        stacks[str(document.pk)].pop()
+        request.session[key] = stacks
+
+
+def _steps_clear(request: HttpRequest, key: str, document: Document) -> None:
+    # Only when there is something to clear: an unchanged session is not
+    # written back.
+    stacks = request.session.get(key, {})
+    if str(document.pk) in stacks:
+        del stacks[str(document.pk)]
+        request.session[key] = stacks
 
 
 def _undo_pop(request: HttpRequest, document: Document) -> None:
-    stacks = request.session.get(UNDO_KEY, {})
-    if stacks.get(str(document.pk)):
-        stacks[str(document.pk)].pop()
-        request.session[UNDO_KEY] = stacks
+    _steps_pop(request, UNDO_KEY, document)
+
+
+def _undone(
+    request: HttpRequest, document: Document, entry: dict, segment: Segment
+) -> None:
+    """Undo reverted ``entry`` (the undo stack's top), leaving ``segment`` at
+    a new version: the step moves to the redo stack with that version, which
+    Redo expects (a 409 if the segment was changed elsewhere meanwhile)."""
+    _steps_pop(request, UNDO_KEY, document)
+    _steps_push(request, REDO_KEY, document, {**entry, "version": segment.version})
+
+
+def _redone(
+    request: HttpRequest, document: Document, entry: dict, segment: Segment
+) -> None:
+    """Redo re-applied ``entry`` (the redo stack's top): the step goes back on
+    the undo stack, and the segment's next redo step, if any, expects its new
+    version (the segment is as that step's undo left it, one version on)."""
+    _steps_pop(request, REDO_KEY, document)
+    for later in reversed(_redo_stack(request, document)):
+        if later["id"] == segment.pk:
+            later["version"] = segment.version
+            request.session.modified = True
+            break
+    step = {key: value for key, value in entry.items() if key != "version"}
+    _steps_push(request, UNDO_KEY, document, step)
 
 
 def _show_others(request: HttpRequest, project: Project) -> bool:
@@ -164,6 +220,7 @@ def _context(request, project, document, *, panel=None, message="", level="succe
         for other in panel.also:
             other.path = page.codebook.path(other.code_id)
     stack = _undo_stack(request, document)
+    redo = _redo_stack(request, document)
     base = reverse("coding_page", args=[project.slug, document.pk])
     return {
         "page": page,
@@ -171,6 +228,7 @@ def _context(request, project, document, *, panel=None, message="", level="succe
         "message": message,
         "level": level,
         "undo": stack[-1] if stack and page.can_code else None,
+        "redo": redo[-1] if redo and page.can_code else None,
         "include_panel": include_panel,
         "regions": regions,
         "page_url": base,

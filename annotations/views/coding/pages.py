@@ -17,6 +17,7 @@ from ...services import coding as services
 from .base import (
     NOTE_REGIONS,
     OTHERS_KEY,
+    REDO_KEY,
     UNDO_KEY,
     _assignment,
     _context,
@@ -81,7 +82,8 @@ def assignment_done(request: HttpRequest, slug: str, document_id: int) -> HttpRe
     services.assignment_set_status(
         assignment=assignment, status=Assignment.Status.DONE, actor=request.user
     )
-    request.session.get(UNDO_KEY, {}).pop(str(document.pk), None)
+    for key in (UNDO_KEY, REDO_KEY):  # done: the article is read-only now
+        request.session.get(key, {}).pop(str(document.pk), None)
     request.session.modified = True
     progress = selectors.coder_progress(
         user=request.user, project=project, current_id=document.pk

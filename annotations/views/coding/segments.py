@@ -1,5 +1,5 @@
 """The segment panel and the changes to segments: create, update, delete,
-restore and undo."""
+restore, undo and redo."""
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -9,10 +9,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from ...models import Code, Segment
+from ...models import Code, Project, Segment
 from ...services import coding as services
 from ...services.errors import ConflictError
 from .base import (
+    REDO_KEY,
     SEGMENT_REGIONS,
     _assignment,
     _code,
@@ -25,12 +26,17 @@ from .base import (
     _load,
     _own_segment,
     _panel,
+    _redo_stack,
+    _redone,
     _Refused,
     _respond,
     _segment,
+    _steps_clear,
+    _steps_pop,
     _undo_pop,
     _undo_push,
     _undo_stack,
+    _undone,
 )
 
 
@@ -200,6 +206,7 @@ def segment_restore(
     project, document = _load(request, slug, document_id)
     try:
         segment = _own_segment(request, project, document, segment_id)
+        was_deleted = segment.deleted_at is not None
         segment = services.segment_restore(segment=segment, actor=request.user)
     except _Refused as exc:
         return _respond(request, project, document, status=exc.status, message=str(exc))
@@ -211,6 +218,8 @@ def segment_restore(
             status=400,
             message=f"Not restored. {_errors(exc)}",
         )
+    if was_deleted:  # a new change: Redo has nothing left to re-apply
+        _steps_clear(request, REDO_KEY, document)
     label = _label(request, project, segment)
     return _respond(request, project, document, message=f"Restored {label}.",
                     regions=SEGMENT_REGIONS)  # fmt: skip
@@ -237,7 +246,7 @@ def coding_undo(request: HttpRequest, slug: str, document_id: int) -> HttpRespon
             request, project, document, status=409, message="That segment is gone."
         )
     try:
-        _undo_apply(request, segment, entry)
+        segment = _undo_apply(request, segment, entry)
     except ConflictError as exc:
         _undo_pop(request, document)
         return _respond(
@@ -251,18 +260,18 @@ def coding_undo(request: HttpRequest, slug: str, document_id: int) -> HttpRespon
             status=400,
             message=f"Cannot undo. {_errors(exc)}",
         )
-    _undo_pop(request, document)
+    _undone(request, document, entry, segment)
     return _respond(request, project, document, include_panel=True,
                     message=f"Undone: {entry['label']}.",
                     regions=SEGMENT_REGIONS)  # fmt: skip
 
 
-def _undo_apply(request: HttpRequest, segment: Segment, entry: dict) -> None:
+def _undo_apply(request: HttpRequest, segment: Segment, entry: dict) -> Segment:
     if entry["op"] == "create":
-        services.segment_delete(segment=segment, actor=request.user)
-    elif entry["op"] == "delete":
-        services.segment_restore(segment=segment, actor=request.user)
-    elif entry["op"] == "update":
+        return services.segment_delete(segment=segment, actor=request.user)
+    if entry["op"] == "delete":
+        return services.segment_restore(segment=segment, actor=request.user)
+    if entry["op"] == "update":
         # Undo only what this page changed: if the segment was changed
         # elsewhere since, refuse rather than overwrite that change.
         if (segment.code_id, segment.memo) != (
@@ -270,8 +279,74 @@ def _undo_apply(request: HttpRequest, segment: Segment, entry: dict) -> None:
             entry["after"]["memo"],
         ):
             raise ConflictError("the segment was changed elsewhere since.", current={})
-        services.segment_update(
+        return services.segment_update(
             segment=segment, actor=request.user,
             code=Code.objects.get(pk=entry["before"]["code"]),
             memo=entry["before"]["memo"], expected_version=segment.version,
         )  # fmt: skip
+    raise ValueError(f"Unknown undo step {entry['op']!r}.")
+
+
+@login_required
+@require_POST
+def coding_redo(request: HttpRequest, slug: str, document_id: int) -> HttpResponse:
+    """Re-apply the change the coder last undid on this article: create ->
+    restore, delete -> delete again, change -> the new code and memo; the
+    step goes back on the undo stack. A new change clears the redo stack."""
+    project, document = _load(request, slug, document_id)
+    stack = _redo_stack(request, document)
+    if not stack:
+        return _respond(
+            request, project, document, status=409, message="Nothing to redo."
+        )
+    entry = stack[-1]
+    segment = Segment.objects.filter(
+        pk=entry["id"], document=document, coder=request.user
+    ).first()
+    if segment is None:
+        # Only the coder's own segments of this article, as for every change:
+        # 404, whoever's segment the id names.
+        _steps_pop(request, REDO_KEY, document)
+        return _respond(
+            request, project, document, status=404, message="That segment is gone."
+        )
+    try:
+        segment = _redo_apply(request, project, segment, entry)
+    except ConflictError as exc:
+        _steps_pop(request, REDO_KEY, document)
+        return _respond(
+            request, project, document, status=409, message=f"Cannot redo: {exc}"
+        )
+    except ValidationError as exc:  # kept: e.g. marked done, redo after Reopen
+        return _respond(request, project, document, status=400,
+                        message=f"Cannot redo. {_errors(exc)}")  # fmt: skip
+    _redone(request, document, entry, segment)
+    return _respond(request, project, document, include_panel=True,
+                    message=f"Redone: {entry['label']}.",
+                    regions=SEGMENT_REGIONS)  # fmt: skip
+
+
+def _redo_apply(
+    request: HttpRequest, project: Project, segment: Segment, entry: dict
+) -> Segment:
+    version = entry.get("version")
+    if entry["op"] == "create":
+        return services.segment_restore(
+            segment=segment, actor=request.user, expected_version=version
+        )
+    if entry["op"] == "delete":
+        return services.segment_delete(
+            segment=segment, actor=request.user, expected_version=version
+        )
+    if entry["op"] == "update":
+        if (segment.code_id, segment.memo) != (
+            entry["before"]["code"],
+            entry["before"]["memo"],
+        ):
+            raise ConflictError("the segment was changed elsewhere since.", current={})
+        return services.segment_update(
+            segment=segment, actor=request.user,
+            code=_code(request, project, entry["after"]["code"]),
+            memo=entry["after"]["memo"], expected_version=version,
+        )  # fmt: skip
+    raise ValueError(f"Unknown redo step {entry['op']!r}.")
