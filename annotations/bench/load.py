@@ -352,10 +352,13 @@ class AppServer:
 
     def start(self, timeout: float = 30.0) -> None:
         cmd = [
-            sys.executable, "-m", "gunicorn", "workbench.wsgi:application",
+            # The deployed settings (deploy/gunicorn.conf.py: threaded workers),
+            # with this server's own address, size and a quick shutdown.
+            sys.executable, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py",
+            "workbench.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-            "--worker-class", "gthread", "--threads", str(self.threads),
-            "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning",
+            "--threads", str(self.threads), "--graceful-timeout", "5",
+            "--log-level", "warning",
         ]  # fmt: skip
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -410,6 +413,8 @@ def app_server(
         "DJANGO_SECRET_KEY": secret_key,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_STATIC_ROOT": str(static_root),
+        # No access log: a line per request would be part of what is timed.
+        "GUNICORN_ACCESS_LOG": "",
         **(extra_env or {}),
     }
     server = AppServer(

@@ -59,6 +59,49 @@ def test_the_database_lives_in_a_named_volume(compose):
     assert data[0]["source"] in compose["volumes"]
 
 
+def test_a_request_longer_than_the_worker_timeout_completes(tmp_path):
+    """Under deploy/gunicorn.conf.py a long export (here a 3 s answer) outlives
+    GUNICORN_TIMEOUT (1 s): threaded workers keep answering the arbiter. With
+    sync workers the arbiter kills the worker and the client gets nothing."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in clean_env().items() if not k.startswith("GUNICORN_")}
+    env.update(
+        GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1",
+        GUNICORN_TIMEOUT="1", GUNICORN_ACCESS_LOG="", SLOW_WSGI_SECONDS="3",
+    )  # fmt: skip
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py",
+             "tests.support.slow_wsgi:application"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        started = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=20) as r:  # noqa: S310
+            assert r.status == 200 and r.read() == b"done"
+        assert time.monotonic() - started >= 3
+        assert "WORKER TIMEOUT" not in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def test_the_app_migrates_then_runs_gunicorn_with_whitenoise(compose):
     app = compose["services"]["app"]
     start = (ROOT / "deploy" / "start.sh").read_text()
