@@ -5,9 +5,9 @@
  *    those are snapped (whole words if wanted, never half a grapheme) and
  *    converted to Unicode code points, the unit the server stores. The
  *    selected text goes along as `quote`; the server refuses a mismatch.
- * 2. An outbox. Every change (create, edit, delete, undo, done) is queued,
- *    kept in localStorage until the server confirms it, sent one at a time
- *    and retried with backoff when the network or server fails. A new
+ * 2. An outbox. Every change (create, edit, delete, undo, redo, done) is
+ *    queued, kept in localStorage until the server confirms it, sent one at
+ *    a time and retried with backoff when the network or server fails. A new
  *    segment carries a client_id made here, so a retry never duplicates it.
  *    Nothing is drawn as saved before the server's answer replaces the text.
  * 3. Swapping. The server answers with the changed regions (elements with
@@ -197,6 +197,10 @@
   /* ------------------------------------------------------------ outbox */
 
   let queue = loadQueue();
+  // Changes Ctrl+Z dropped from the queue before they were sent, the latest
+  // last: Redo queues them again (the server never saw them), until a new
+  // change is queued.
+  let cancelled = [];
   let busy = false, attempt = 0, timer = null, retryAt = 0, failure = "";
   const outbox = document.getElementById("outbox");
 
@@ -230,7 +234,9 @@
     return input ? input.value : "";
   }
 
-  function enqueue(item) {
+  function enqueue(item, keepCancelled) {
+    // A new change: the ones cancelled before it cannot be brought back.
+    if (!keepCancelled) cancelled = [];
     item.id = uuid();
     queue.push(item);
     saveQueue();
@@ -517,10 +523,22 @@
   function undo() {
     const dropped = cancelLast();
     if (dropped) {
+      cancelled.push(dropped);
       note("Cancelled a change that was not saved yet.");
       return;
     }
     enqueue({ kind: "undo", url: pageUrl + "undo/", fields: {} });
+  }
+
+  function redo() {
+    const again = cancelled.pop();
+    if (again) {
+      // Same fields (a new segment keeps its client_id): still never sent.
+      enqueue(again, true);
+      note("Brought back the change you cancelled; saving it.");
+      return;
+    }
+    enqueue({ kind: "redo", url: pageUrl + "redo/", fields: {} });
   }
 
   document.addEventListener("submit", (ev) => {
@@ -582,9 +600,16 @@
     const t = ev.target;
     const typing = t.closest && t.closest("input, textarea, select, [contenteditable]");
     const key = (ev.key || "").toLowerCase();
+    // Outside form fields, whose own undo and redo stay the browser's.
     if ((ev.ctrlKey || ev.metaKey) && !ev.altKey && !ev.shiftKey && key === "z" && !typing) {
       ev.preventDefault();
       undo();
+      return;
+    }
+    if ((ev.ctrlKey || ev.metaKey) && !ev.altKey && !typing &&
+        ((ev.shiftKey && key === "z") || (!ev.shiftKey && key === "y"))) {
+      ev.preventDefault();
+      redo();
       return;
     }
     if ((ev.ctrlKey || ev.metaKey) && ev.key === "Enter" && t.id === "panel-memo") {
