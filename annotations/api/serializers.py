@@ -86,13 +86,15 @@ class ProjectSerializer(serializers.ModelSerializer):
         model = Project
         fields = [
             "slug", "name", "description", "blind", "role", "reliability_share",
-            "reliability_coders", "reliability_seed", "created", "updated",
+            "reliability_coders", "reliability_seed", "reliability_stratify",
+            "created", "updated",
         ]  # fmt: skip
         read_only_fields = [
             "slug",
             "reliability_share",
             "reliability_coders",
             "reliability_seed",
+            "reliability_stratify",
         ]
 
     def get_role(self, project: Project) -> str | None:

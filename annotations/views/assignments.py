@@ -18,6 +18,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import permissions
 from ..models import Assignment, Membership, Project
+from ..sampling import (
+    METADATA_PREFIX,
+    SPEC_MAX_LENGTH,
+    stratify_label,
+    stratify_parse,
+)
+from ..selectors.sampling import metadata_keys, sample_strata
 from ..services.assignments import assignment_toggle, reliability_sample_draw
 from ..services.assignments import assignments_rebalance as rebalance_service
 
@@ -40,12 +47,26 @@ class SampleForm(forms.Form):
         min_value=1, max_value=50, initial=2, label="Coders per sampled document"
     )
     seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, label="Seed")
+    stratify = forms.ChoiceField(
+        choices=[], required=False, label="Stratify by",
+        help_text="Double-code the same share of each outlet, year or metadata "
+        "value (proportional allocation), instead of one draw over all documents.",
+    )  # fmt: skip
     coders = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, choices=[])
 
-    def __init__(self, *args, members: list, **kwargs):
+    def __init__(self, *args, members: list, metadata_keys: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["coders"].choices = [
             (str(m.user_id), m.user.username) for m in members
+        ]
+        self.fields["stratify"].choices = [
+            ("", "none: one draw over all documents"),
+            ("source", "outlet (source)"),
+            ("published_year", "year published"),
+        ] + [
+            (spec, f"metadata: {key}")
+            for key in metadata_keys
+            if len(spec := METADATA_PREFIX + key) <= SPEC_MAX_LENGTH
         ]
 
 
@@ -90,6 +111,16 @@ def _filtered_documents(project: Project, q: str, show: str, coder: str):
     return docs.order_by("id")
 
 
+def _sample_form(project: Project, members: list[Membership], data=None) -> SampleForm:
+    coders = [m for m in members if m.role == Membership.Role.CODER]
+    return SampleForm(
+        data, members=members, metadata_keys=metadata_keys(project),
+        initial={"seed": secrets.randbelow(1_000_000),
+                 "coders": [str(m.user_id) for m in coders],
+                 "stratify": project.reliability_stratify},
+    )  # fmt: skip
+
+
 def _page(
     request, project, *, sample_form=None, rebalance_form=None, status=200, **extra
 ):
@@ -109,7 +140,6 @@ def _page(
     rows = [
         (doc, [(m, cells.get((doc.pk, m.user_id))) for m in members]) for doc in page
     ]
-    coders = [m for m in members if m.role == Membership.Role.CODER]
     sample = (
         project.documents.defer("text")
         .annotate(n=Count("assignments"))
@@ -120,17 +150,23 @@ def _page(
         "project": project, "is_pi": True, "active": "assignments", "members": members,
         "rows": rows, "page": page, "q": q, "show": show, "coder": coder,
         "filters": STATUS_FILTERS,
-        "sample_form": sample_form or SampleForm(
-            members=members,
-            initial={"seed": secrets.randbelow(1_000_000),
-                     "coders": [str(m.user_id) for m in coders]},
-        ),
+        "sample_form": sample_form or _sample_form(project, members),
         "rebalance_form": rebalance_form or RebalanceForm(members=members),
         "unassigned": project.documents.filter(assignments__isnull=True).count(),
         "sample_count": sample.count(), "sample": sample[:100],
+        **_strata_context(project),
         **extra,
     }  # fmt: skip
     return render(request, "annotations/assignments.html", context, status=status)
+
+
+def _strata_context(project: Project) -> dict:
+    """How the last draw was stratified, and the sample per stratum now."""
+    try:
+        by = stratify_parse(project.reliability_stratify)
+    except ValueError:  # empty: not stratified
+        return {"stratify_label": stratify_label(project.reliability_stratify)}
+    return {"stratify_label": by.label, "strata": sample_strata(project, by)}
 
 
 @login_required
@@ -197,24 +233,30 @@ def assignments_sample(request: HttpRequest, slug: str) -> HttpResponse:
     """Draw the reliability sample over the unassigned documents."""
     project = _project(request, slug)
     members = _members(project)
-    form = SampleForm(request.POST, members=members)
+    form = _sample_form(project, members, request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
             result = reliability_sample_draw(
                 project=project, coders=[int(c) for c in data["coders"]],
                 share=data["share"] / 100, per_document=data["per_document"],
-                seed=data["seed"], actor=request.user,
+                seed=data["seed"], stratify=data["stratify"], actor=request.user,
             )  # fmt: skip
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
+            within = (
+                f", stratified by {stratify_parse(data['stratify']).label} (per "
+                "stratum in the table)"
+                if data["stratify"]
+                else ""
+            )
             messages.success(
                 request,
                 f"Assigned {result['documents']} documents with seed {data['seed']}: "
-                f"{result['sample']} double-coded by {data['per_document']} coders, "
-                "the rest split evenly.",
+                f"{result['sample']} double-coded by {data['per_document']} coders"
+                f"{within}, the rest split evenly.",
             )
             return redirect("assignments", slug=project.slug)
     return _page(request, project, sample_form=form, status=400)

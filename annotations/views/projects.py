@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from .. import permissions
 from ..models import Project
+from ..sampling import stratify_label
 from ..selectors.progress import coder_summary, project_counts
 from ..services.projects import project_create as project_create_service
 from ..services.projects import project_update
@@ -102,6 +103,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "is_pi": True,
             "counts": project_counts(project),
             "active": "dashboard",
+            "stratify_label": stratify_label(project.reliability_stratify),
         },
     )
 
