@@ -4,6 +4,7 @@ outlet, year or metadata value, recorded on the project, refused cleanly."""
 import datetime as dt
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -150,3 +151,13 @@ def test_stratify_needs_overlap(news):
     with pytest.raises(CommandError, match="--overlap"):
         call_command("assign", "news", "--coders", "a", "--stratify-by", "source")
     assert not Assignment.objects.exists()
+
+
+def test_the_readme_example_is_this_output(news, capsys):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    command = (
+        "python manage.py assign news --coders a,b,c --overlap 0.2 --seed 7 "
+        "--stratify-by source"
+    )
+    out = _assign(capsys, "--seed", "7", "--stratify-by", "source")
+    assert f"{command}\n{out}```" in readme
