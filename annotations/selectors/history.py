@@ -14,14 +14,15 @@ def history_events(
     project: Project,
     *,
     username: str | None = None,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
+    since: dt.date | dt.datetime | None = None,
+    until: dt.date | dt.datetime | None = None,
     document_id: int | None = None,
     entity: str | None = None,
     action: str | None = None,
 ) -> QuerySet[HistoryEvent]:
     """Events newest first. ``since`` and ``until`` are whole days in the
-    project's time zone, both included; ``username`` "-" means changes made
+    project's time zone, both included, or instants (datetimes, both
+    included, as the API takes them); ``username`` "-" means changes made
     by no user (imports and commands run without one)."""
     qs = HistoryEvent.objects.filter(project=project)
     if username == "-":
@@ -29,9 +30,14 @@ def history_events(
     elif username:
         qs = qs.filter(user__username=username)
     tz = timezone.get_current_timezone()
-    if since:
+    # A datetime is also a date: test for it first.
+    if isinstance(since, dt.datetime):
+        qs = qs.filter(created_at__gte=since)
+    elif since:
         qs = qs.filter(created_at__gte=dt.datetime.combine(since, dt.time.min, tz))
-    if until:
+    if isinstance(until, dt.datetime):
+        qs = qs.filter(created_at__lte=until)
+    elif until:
         end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tz)
         qs = qs.filter(created_at__lt=end)
     if document_id is not None:
