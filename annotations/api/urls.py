@@ -5,7 +5,9 @@ from rest_framework.routers import DefaultRouter
 
 from . import exports as export_views
 from . import views
+from .adjudication import AdjudicationView, ConsensusView
 from .agreement import AgreementView
+from .history import HistoryView
 
 router = DefaultRouter()
 # Resources of one project live under its slug; outsiders get 404.
@@ -24,6 +26,21 @@ urlpatterns = [
         "projects/<slug:slug>/agreement/",
         AgreementView.as_view(),
         name="api_project_agreement",
+    ),
+    path(
+        "projects/<slug:slug>/consensus/",
+        ConsensusView.as_view(),
+        name="api_project_consensus",
+    ),
+    path(
+        "projects/<slug:slug>/adjudication/",
+        AdjudicationView.as_view(),
+        name="api_project_adjudication",
+    ),
+    path(
+        "projects/<slug:slug>/history/",
+        HistoryView.as_view(),
+        name="api_project_history",
     ),
     path(
         "projects/<slug:slug>/export/<str:name>",
