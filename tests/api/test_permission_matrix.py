@@ -555,6 +555,15 @@ API = [
         E(403, 404),
         label="coder2's segment",
     ),
+    # Read-only and PI only, as the Adjudication and History pages.
+    *(
+        ApiCase("get", lambda w, r=r: f"{B}/{r}/", E(200, 404), label=r)
+        for r in ("consensus", "adjudication", "history")
+    ),
+    *(
+        ApiCase("post", lambda w, r=r: f"{B}/{r}/", E(405, 404), lambda w: {}, r)
+        for r in ("consensus", "adjudication", "history")
+    ),
 ]
 
 
@@ -589,7 +598,8 @@ def test_api_outsider_sees_the_same_as_for_a_missing_project(world):
     token, _ = Token.objects.get_or_create(user=world.study.outsider)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     for suffix in ("", "members/", "documents/", "codes/", "assignments/", "segments/",
-                   f"segments/{world.seg1.pk}/"):  # fmt: skip
+                   f"segments/{world.seg1.pk}/", "consensus/", "adjudication/",
+                   "history/"):  # fmt: skip
         real = client.get(f"/api/projects/takedowns/{suffix}")
         fake = client.get(f"/api/projects/no-such-project/{suffix}")
         assert (real.status_code, real.json()) == (fake.status_code, fake.json())
