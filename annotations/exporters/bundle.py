@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from ..sampling import stratify_label
 from .rows import ExportContext
 
 DESCRIPTIONS = {
@@ -119,6 +120,8 @@ def readme_text(
         lines.append(f"  {name}: {DESCRIPTIONS.get(name, '')}")
     for name, why in (left_out or {}).items():
         lines.append(f"  {name}: left out, {why}")
+    if ctx.reliability_sample:
+        lines += ["", reliability_text(ctx.reliability_sample)]
     lines += ["", OFFSETS, "", "Text is UTF-8 without a byte order mark; CSV files use "
               "RFC 4180 quoting and \\n line ends; times are UTC. R's read.csv turns a "
               "\\r\\n or \\r inside a memo into \\n (the .dta keeps them)."]  # fmt: skip
@@ -126,6 +129,25 @@ def readme_text(
         lines += ["", "Coder columns (usernames made valid variable names):"]
         lines += [f"  {col}: {name}" for name, col in coder_columns.items()]
     return "\n".join(lines) + "\n"
+
+
+def reliability_text(sample: Mapping[str, object]) -> str:
+    """How the reliability sample was drawn, as one README sentence.
+
+    >>> reliability_text({"share": 0.2, "coders_per_document": 2, "seed": 7,
+    ...                   "stratified_by": "source"})
+    'Reliability sample (as last drawn): 20 % of the documents, 2 coders each, stratified by outlet (source), seed 7.'
+    """
+    share = sample["share"]
+    spec = str(sample.get("stratified_by") or "")
+    strata = (
+        f"stratified by {stratify_label(spec)} ({spec})" if spec else "not stratified"
+    )
+    return (
+        f"Reliability sample (as last drawn): {100 * float(share or 0):g} % of "
+        f"the documents, {sample['coders_per_document']} coders each, {strata}, "
+        f"seed {sample['seed']}."
+    )
 
 
 def manifest(
@@ -142,6 +164,7 @@ def manifest(
         "software": {"name": "coding workbench", "version": ctx.software_version},
         "filters": dict(filters),
         "codebook_sha256": codebook_hash(ctx),
+        "reliability_sample": ctx.reliability_sample,
         "offsets": "half-open [start, end) in Unicode code points",
         "files": {
             name: {

@@ -156,6 +156,9 @@ class ExportContext:
     documents: dict[int, DocumentInfo]
     filter_text: str = "all coders and the consensus"
     project_description: str = ""
+    # How the reliability sample was last drawn (share, coders_per_document,
+    # seed, stratified_by); None when it never was.
+    reliability_sample: dict | None = None
 
     @cached_property
     def code_by_id(self) -> dict[int, CodeInfo]:

@@ -334,7 +334,21 @@ def export_context(
         all_coders=all_coders,
         documents=export_documents(project),
         filter_text=filter_text(filt, coders),
+        reliability_sample=reliability_sample(project),
     )
+
+
+def reliability_sample(project: Project) -> dict | None:
+    """How the project's reliability sample was last drawn, for the bundle's
+    manifest and README (a methods section reports it)."""
+    if project.reliability_seed is None:
+        return None
+    return {
+        "share": project.reliability_share,
+        "coders_per_document": project.reliability_coders,
+        "seed": project.reliability_seed,
+        "stratified_by": project.reliability_stratify,
+    }
 
 
 def export_segment_count(project: Project, filt: ExportFilter) -> int:
