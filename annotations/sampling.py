@@ -90,15 +90,17 @@ def stratify_parse(spec: str) -> StratifyBy:
     ...
     ValueError: Cannot stratify by 'outlet': use source, published_year or metadata.KEY.
     """
-    spec = spec.strip()
+    # The key is kept as written: metadata keys may end in a space.
+    spec = spec.lstrip()
     if len(spec) > SPEC_MAX_LENGTH:
         raise ValueError(f"A stratify spec has at most {SPEC_MAX_LENGTH} characters.")
-    if spec in FIELDS:
-        return StratifyBy(spec)
+    if spec.rstrip() in FIELDS:
+        return StratifyBy(spec.rstrip())
     if spec.startswith(METADATA_PREFIX) and spec[len(METADATA_PREFIX) :].strip():
         return StratifyBy("metadata", spec[len(METADATA_PREFIX) :])
     raise ValueError(
-        f"Cannot stratify by {spec!r}: use source, published_year or metadata.KEY."
+        f"Cannot stratify by {spec.rstrip()!r}: use source, published_year or "
+        "metadata.KEY."
     )
 
 

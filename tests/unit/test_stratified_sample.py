@@ -167,11 +167,12 @@ def test_property_proportional_and_total_of_the_uniform_draw(
         (" published_year ", StratifyBy("published_year"), "year published"),
         ("metadata.lang", StratifyBy("metadata", "lang"), "metadata 'lang'"),
         ("metadata.a.b", StratifyBy("metadata", "a.b"), "metadata 'a.b'"),
+        ("metadata.lang ", StratifyBy("metadata", "lang "), "metadata 'lang '"),
     ],
 )
 def test_stratify_parse(spec, parsed, label):
     assert stratify_parse(spec) == parsed
-    assert parsed.label == label == stratify_label(spec.strip())
+    assert parsed.label == label == stratify_label(spec)
     assert stratify_parse(parsed.spec) == parsed
 
 
