@@ -20,10 +20,11 @@ dicts, so that switching the page's source or measure costs no computation::
                          "segments_subtree", ..., "median_length_subtree"},
          "documents": [[...]], "overlaps": [[...]], "same_code": [...]}}}
 
-Rows and columns follow ``codes`` (codebook order). The cache key holds the
-project and :func:`~annotations.selectors.agreement.agreement_fingerprint`,
-the digest of the data the agreement report uses too (a few cheap queries):
-any change of a segment, code, document or consensus gives a new key, so an
+Rows and columns follow ``codes`` (codebook order). The cache key
+(:func:`~annotations.selectors.cached.fingerprint_cached`) holds the project
+and :func:`~annotations.selectors.agreement.agreement_fingerprint`, the
+digest of the data the agreement report uses too (a few cheap queries): any
+change of a segment, code, document or consensus gives a new key, so an
 entry is never served stale, and old entries expire.
 """
 
@@ -34,17 +35,16 @@ import time
 from typing import Any
 
 import numpy as np
-from django.core.cache import cache
 from django.utils import timezone
 
 from ..models import Project
-from ..selectors.agreement import agreement_fingerprint
 from ..selectors.analysis import (
     CONSENSUS_ID,
     CONSENSUS_NAME,
     AnalysisRows,
     analysis_rows,
 )
+from ..selectors.cached import fingerprint_cached
 from ..stats.code_counts import (
     code_coder_counts,
     code_frequencies,
@@ -54,7 +54,6 @@ from ..stats.code_counts import (
 
 # Bump when the payload's shape changes: old entries are then never read.
 PAYLOAD_VERSION = 1
-CACHE_SECONDS = 7 * 24 * 3600
 ALL = "all"
 CONSENSUS = "consensus"
 CODER_PREFIX = "coder:"
@@ -72,18 +71,20 @@ def analysis_payload(project: Project, *, use_cache: bool = True) -> dict[str, A
     """The project's analysis tables (shape in the module docstring), from
     the cache while the data is unchanged; ``use_cache=False`` recomputes
     (and stores) them."""
-    fingerprint = agreement_fingerprint(project)
-    key = f"analysis:v{PAYLOAD_VERSION}:{project.pk}:{fingerprint}"
-    if use_cache:
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
+    return fingerprint_cached(
+        project,
+        f"analysis:v{PAYLOAD_VERSION}",
+        lambda fingerprint: _payload(project, fingerprint),
+        use_cache=use_cache,
+    )
+
+
+def _payload(project: Project, fingerprint: str) -> dict[str, Any]:
     started = time.perf_counter()
     payload = analysis_tables(analysis_rows(project))
     payload["fingerprint"] = fingerprint
     payload["computed_at"] = timezone.now().isoformat()
     payload["seconds"] = round(time.perf_counter() - started, 3)
-    cache.set(key, payload, CACHE_SECONDS)
     return payload
 
 
