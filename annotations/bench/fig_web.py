@@ -132,6 +132,89 @@ def fig_coding_page(ctx: Ctx) -> dict:
     }
 
 
+# The pages a PI opens on a project, by URL name (each takes the slug), and
+# what they are called in the figure. The Agreement and Analysis pages have
+# figures of their own (their first view computes a report).
+PI_PAGES = (
+    ("project_detail", "dashboard"),
+    ("document_list", "documents"),
+    ("assignments", "assignments"),
+    ("progress", "progress"),
+    ("codebook", "codebook"),
+    ("team", "team"),
+    ("history", "history"),
+    ("export_page", "export"),
+)
+
+
+def fig_pages(ctx: Ctx) -> dict:
+    """Server time of the PI's project pages and the coder's "My work" page
+    on the generated project, in-process with Django's test Client: the first
+    view with an empty cache ("cold", as after a change of the data) and the
+    median of the next five ("warm")."""
+    from django.core.cache import cache
+
+    project = Project.objects.get(slug=ctx.slug)
+    pi = Membership.objects.filter(project=project, role=Membership.Role.PI).first()
+    coder = Membership.objects.filter(
+        project=project, role=Membership.Role.CODER
+    ).first()
+    if pi is None or coder is None:
+        raise RuntimeError(f"{project.slug} has no PI or no coder")
+    pages = [(reverse(name, args=[project.slug]), label, pi.user)
+             for name, label in PI_PAGES]  # fmt: skip
+    pages.append((reverse("home"), "my work (coder)", coder.user))  # all assigned
+    warm_n = 2 if ctx.quick else 5
+    result: dict = {}
+    for url, label, user in pages:
+        client = Client()
+        client.force_login(user)
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            t0 = time.perf_counter()
+            response = client.get(url)
+            cold = (time.perf_counter() - t0) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}")
+        warm = []
+        for _ in range(warm_n):
+            t0 = time.perf_counter()
+            client.get(url)
+            warm.append((time.perf_counter() - t0) * 1000)
+        key = label.replace(" (coder)", "").replace(" ", "_")
+        result[f"{key}_cold_ms"] = cold
+        result[f"{key}_warm_ms"] = float(np.median(warm))
+        result[f"{key}_queries"] = len(captured)
+        result[f"{key}_kb"] = len(response.content) / 1024
+    for kind in ("cold", "warm"):
+        result[f"slowest_{kind}_ms"] = max(
+            v for k, v in result.items() if k.endswith(f"_{kind}_ms")
+        )
+    result["pages"] = len(pages)
+    result["segments"] = live_segments(project)
+    return result
+
+
+def pages_show(m: dict) -> str:
+    """The figure's cell: every page once warm, then the slowest first view."""
+
+    def by(suffix: str) -> dict[str, float]:
+        return {
+            k[: -len(suffix)]: v
+            for k, v in m.items()
+            if k.endswith(suffix) and not k.startswith("slowest")
+        }
+
+    warm, cold = by("_warm_ms"), by("_cold_ms")
+    slow = max(cold, key=cold.get)
+    pages = ", ".join(f"{k.replace('_', ' ')} {v:,.0f}" for k, v in warm.items())
+    return (
+        f"warm (ms): {pages}; slowest first view (empty cache): "
+        f"{slow.replace('_', ' ')} {cold[slow]:,.0f} ms; "
+        f"{m['segments']:,.0f} segments"
+    )
+
+
 def _create_in_process(client, project, doc, coder, n) -> dict:
     """htmx POSTs creating segments, in-process; removed again afterwards."""
     url = reverse("segment_create", args=[project.slug, doc.pk])

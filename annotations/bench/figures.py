@@ -380,6 +380,13 @@ def _figures() -> list[Figure]:
             check=lambda m, s: m["p50_ms"] < 50 and m["p95_ms"] < 100,
         ),
         Figure(
+            "pages", "the PI's project pages and the coder's My work (server time)",
+            "no target in issue 8; ours: every page under 0.5 s once warm on `large`",
+            fig_web.fig_pages,
+            show=fig_web.pages_show,
+            check=lambda m, s: m["slowest_warm_ms"] < 500 if s == "large" else None,
+        ),
+        Figure(
             "create_segment_load",
             "creating a segment (htmx POST, full round trip through the app server) "
             "with 20 concurrent coders",
