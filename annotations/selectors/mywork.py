@@ -1,14 +1,55 @@
-"""Reads for My work: the user's projects, assignments and progress."""
+"""Reads for My work: the user's projects, progress and one page of articles.
+
+Everything is bounded by the page, not by the number of assignments: the
+summary is one aggregate query over all the user's projects, each project's
+list is one query that counts segments for the rows shown only. A coder with 20,000 articles costs the same number of queries as
+one with 20.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q
+from django.db.models import (
+    Case,
+    Count,
+    Func,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
-from ..models import Assignment, Membership, Project
+from ..models import Assignment, Membership, Project, Segment
+
+PER_PAGE = 50
+Status = Assignment.Status
+# The list's order, and the order "Open next unfinished article" uses
+# (selectors.coding.next_unfinished): in progress, then to do, then done.
+STATUS_RANK = {Status.IN_PROGRESS: 0, Status.TODO: 1, Status.DONE: 2}
+STATUS_FILTERS = {
+    "all": "All",
+    Status.IN_PROGRESS: "In progress",
+    Status.TODO: "To do",
+    Status.DONE: "Done",
+}
+
+
+@dataclass(frozen=True)
+class ArticleQuery:
+    """What the request asks of one project's list; the parser in the view
+    has already replaced bad values by these defaults."""
+
+    status: str = "all"
+    q: str = ""
+    page: int = 1
 
 
 @dataclass
@@ -17,30 +58,97 @@ class WorkRow:
     title: str
     source: str
     status: str
-    segments: int
+    segments: int = 0  # the user's own live segments
+
+
+@dataclass
+class ArticlePage:
+    rows: list[WorkRow]
+    query: ArticleQuery
+    count: int  # articles matching the filter and search
+    number: int  # 1-based
+    slug: str
+    per_page: int = PER_PAGE
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.count else 0
+
+    @property
+    def end_index(self) -> int:
+        return min(self.number * self.per_page, self.count)
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.query.q) or self.query.status != "all"
+
+    @property
+    def page_links(self) -> list[int | None]:
+        """Page numbers to link: the first, the last and two either side of
+        the current one; None marks a gap (an ellipsis never hides just one
+        page: that page is linked instead)."""
+        last = self.num_pages
+        near = {1, last, *range(self.number - 2, self.number + 3)}
+        links: list[int | None] = []
+        previous = 0
+        for n in sorted(p for p in near if 1 <= p <= last):
+            if n - previous == 2:
+                links.append(n - 1)
+            elif n - previous > 2:
+                links.append(None)
+            links.append(n)
+            previous = n
+        return links
+
+    @property
+    def base_query(self) -> str:
+        """``project=…&status=…&q=…`` (defaults left out): links to other
+        pages of this list add ``&page=N``."""
+        params = {"project": self.slug}
+        if self.query.status != "all":
+            params["status"] = self.query.status
+        if self.query.q:
+            params["q"] = self.query.q
+        return urlencode(params)
 
 
 @dataclass
 class ProjectWork:
     project: Project
     role: str
-    rows: list[WorkRow]
-    next_document_id: int | None
+    total: int = 0  # the user's assignments in the project
+    done: int = 0
+    in_progress: int = 0
+    segments: int = 0  # the user's own live segments in the project
+    next_document_id: int | None = None
+    articles: ArticlePage | None = None
     # For PIs: every coder's assignments in the project.
     team_total: int = 0
     team_done: int = 0
 
     @property
-    def total(self) -> int:
-        return len(self.rows)
-
-    @property
-    def done(self) -> int:
-        return sum(r.status == Assignment.Status.DONE for r in self.rows)
-
-    @property
-    def in_progress(self) -> int:
-        return sum(r.status == Assignment.Status.IN_PROGRESS for r in self.rows)
+    def todo(self) -> int:
+        return self.total - self.done - self.in_progress
 
     @property
     def percent(self) -> int:
@@ -50,79 +158,185 @@ class ProjectWork:
     def team_percent(self) -> int:
         return round(100 * self.team_done / self.team_total) if self.team_total else 0
 
+    def status_count(self, status: str) -> int:
+        """How many of the user's articles a status filter keeps."""
+        return {
+            "all": self.total,
+            Status.IN_PROGRESS: self.in_progress,
+            Status.TODO: self.todo,
+            Status.DONE: self.done,
+        }[status]
 
-STATUS_ORDER = {
-    Assignment.Status.IN_PROGRESS: 0,
-    Assignment.Status.TODO: 1,
-    Assignment.Status.DONE: 2,
-}
+    @property
+    def status_options(self) -> list[tuple[str, str, int]]:
+        """(value, label, count) for the status filter."""
+        return [(v, label, self.status_count(v)) for v, label in STATUS_FILTERS.items()]
 
 
-def my_work(user: AbstractBaseUser) -> list[ProjectWork]:
-    """The user's projects with their assignments and own segment counts."""
+def my_work(
+    user: AbstractBaseUser,
+    *,
+    slug: str = "",
+    query: ArticleQuery | None = None,
+) -> list[ProjectWork]:
+    """The user's projects, each with its summary and first page of articles;
+    the project named by ``slug`` gets ``query`` (status, search, page)."""
     memberships = list(
         Membership.objects.filter(user=user).select_related("project")
         .order_by("project__name")
     )  # fmt: skip
-    if not memberships:
-        return []
-    rows = (
-        Assignment.objects.filter(coder=user)
-        .values(
-            "document_id",
-            "document__project_id",
-            "document__title",
-            "document__source",
-            "status",
-        )  # fmt: skip
-        .annotate(
-            n=Count(
-                "document__segments",
-                filter=Q(
-                    document__segments__coder=user,
-                    document__segments__deleted_at__isnull=True,
-                ),
-            )
-        )
-        .order_by("document_id")
-    )
-    by_project: dict[int, list[WorkRow]] = defaultdict(list)
-    for r in rows:
-        by_project[r["document__project_id"]].append(
-            WorkRow(
-                r["document_id"],
-                r["document__title"],
-                r["document__source"],
-                r["status"],
-                r["n"],
-            )  # fmt: skip
-        )
-    pi_projects = [m.project_id for m in memberships if m.role == Membership.Role.PI]
-    team: dict[int, dict[str, int]] = {}
-    if pi_projects:
-        for r in (
-            Assignment.objects.filter(document__project_id__in=pi_projects)
-            .values("document__project_id")
-            .annotate(
-                total=Count("id"),
-                done=Count("id", filter=Q(status=Assignment.Status.DONE)),
-            )
-        ):
-            team[r["document__project_id"]] = r
-    work = []
-    for m in memberships:
-        mine = sorted(by_project.get(m.project_id, []),
-                      key=lambda r: (STATUS_ORDER.get(r.status, 3), r.document_id))  # fmt: skip
-        unfinished = [r.document_id for r in mine if r.status != Assignment.Status.DONE]
-        stats = team.get(m.project_id, {})
-        work.append(
-            ProjectWork(
-                project=m.project,
-                role=m.role,
-                rows=mine,
-                next_document_id=unfinished[0] if unfinished else None,
-                team_total=stats.get("total", 0),
-                team_done=stats.get("done", 0),
-            )  # fmt: skip
-        )
+    work = [ProjectWork(project=m.project, role=m.role) for m in memberships]
+    _summaries_add(user, work)
+    _segment_totals_add(user, work)
+    _team_add(work)
+    for w in work:
+        if w.total:
+            _articles_add(user, w, query if w.project.slug == slug else None)
     return work
+
+
+def my_work_project(
+    user: AbstractBaseUser, *, slug: str, query: ArticleQuery
+) -> ProjectWork | None:
+    """One project's summary and page of articles (the list htmx swaps), or
+    None when the user is not a member of a project with that slug."""
+    membership = (
+        Membership.objects.filter(user=user, project__slug=slug)
+        .select_related("project")
+        .first()
+    )
+    if membership is None:
+        return None
+    work = ProjectWork(project=membership.project, role=membership.role)
+    _summaries_add(user, [work])
+    if work.total:
+        _articles_add(user, work, query)
+    return work
+
+
+def _summaries_add(user: AbstractBaseUser, work: list[ProjectWork]) -> None:
+    """Counts by status and the next unfinished article, one aggregate query
+    for all projects."""
+    if not work:
+        return
+    by_id = {w.project.pk: w for w in work}
+    rows = (
+        Assignment.objects.filter(coder=user, document__project_id__in=by_id)
+        .values("document__project_id")
+        .annotate(
+            total=Count("id"),
+            done=Count("id", filter=Q(status=Status.DONE)),
+            in_progress=Count("id", filter=Q(status=Status.IN_PROGRESS)),
+            first_started=Min("document_id", filter=Q(status=Status.IN_PROGRESS)),
+            first_todo=Min("document_id", filter=Q(status=Status.TODO)),
+        )
+        .order_by()
+    )
+    for r in rows:
+        w = by_id[r["document__project_id"]]
+        w.total, w.done, w.in_progress = r["total"], r["done"], r["in_progress"]
+        w.next_document_id = r["first_started"] or r["first_todo"]
+
+
+def _segment_totals_add(user: AbstractBaseUser, work: list[ProjectWork]) -> None:
+    """The user's own live segments per project (never another coder's)."""
+    by_id = {w.project.pk: w for w in work if w.total}
+    if not by_id:
+        return
+    rows = (
+        Segment.objects.filter(
+            coder=user, deleted_at__isnull=True, document__project_id__in=by_id
+        )
+        .values("document__project_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for r in rows:
+        by_id[r["document__project_id"]].segments = r["n"]
+
+
+def _team_add(work: list[ProjectWork]) -> None:
+    """For the projects the user leads: all coders' assignments and done."""
+    by_id = {w.project.pk: w for w in work if w.role == Membership.Role.PI}
+    if not by_id:
+        return
+    rows = (
+        Assignment.objects.filter(document__project_id__in=by_id)
+        .values("document__project_id")
+        .annotate(
+            total=Count("id"),
+            done=Count("id", filter=Q(status=Status.DONE)),
+        )
+        .order_by()
+    )
+    for r in rows:
+        w = by_id[r["document__project_id"]]
+        w.team_total, w.team_done = r["total"], r["done"]
+
+
+def _status_rank() -> Case:
+    return Case(
+        *(When(status=s, then=Value(rank)) for s, rank in STATUS_RANK.items()),
+        default=Value(len(STATUS_RANK)),
+        output_field=IntegerField(),
+    )
+
+
+def title_matches(q: str) -> Q:
+    """Titles containing ``q``, case-insensitively for every script: a
+    regex of the escaped text, since SQLite's LIKE folds ASCII letters only
+    (Python's re and PostgreSQL's ~* fold all of Unicode)."""
+    return Q(document__title__iregex=re.escape(q))
+
+
+def article_list(
+    user: AbstractBaseUser, project: Project, query: ArticleQuery
+) -> QuerySet[Assignment]:
+    """The user's assignments in the project matching the query, in the
+    list's order."""
+    assignments = Assignment.objects.filter(coder=user, document__project=project)
+    if query.status in STATUS_RANK:
+        assignments = assignments.filter(status=query.status)
+    if query.q:
+        assignments = assignments.filter(title_matches(query.q))
+    return assignments.order_by(_status_rank().asc(), "document_id")
+
+
+def _articles_add(
+    user: AbstractBaseUser, work: ProjectWork, query: ArticleQuery | None
+) -> ArticlePage:
+    query = query or ArticleQuery()
+    assignments = article_list(user, work.project, query)
+    # Without a search the summary has counted them already.
+    count = assignments.count() if query.q else work.status_count(query.status)
+    page = ArticlePage(
+        rows=[], query=query, count=count, number=query.page, slug=work.project.slug
+    )
+    if not 1 <= page.number <= page.num_pages:
+        # A page past the end (the list shrinks as articles are done) is
+        # answered with the first one, as every other bad value is.
+        page.number = 1
+    offset = (page.number - 1) * PER_PAGE
+    # The page's rows are picked first (LIMIT inside IN), so the segment
+    # counts are read for those rows only, whatever the offset.
+    page_ids = assignments.values("pk")[offset : offset + PER_PAGE]
+    own = Segment.objects.filter(
+        document_id=OuterRef("document_id"), coder=user, deleted_at__isnull=True
+    )
+    rows = (
+        Assignment.objects.filter(pk__in=page_ids)
+        .annotate(segments=_count(own))
+        .order_by(_status_rank().asc(), "document_id")
+        .values_list(
+            "document_id", "document__title", "document__source", "status", "segments"
+        )
+    )
+    page.rows = [WorkRow(*r) for r in rows]
+    work.articles = page
+    return work.articles
+
+
+def _count(rows: QuerySet) -> Subquery:
+    """``(SELECT COUNT(*) FROM …)``: no GROUP BY, so 0 for no rows."""
+    count = Func(Value(1), function="COUNT", output_field=IntegerField())
+    return Subquery(rows.order_by().values(n=count))
