@@ -2,9 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count
-
-from ..models import Code, Project, Segment
+from ..models import Code, Project
 
 
 @dataclass
@@ -71,10 +69,9 @@ def code_paths(project: Project) -> dict[int, str]:
 
 
 def segment_counts(project: Project) -> dict[int, int]:
-    """Live segments per code."""
-    return dict(
-        Segment.objects.filter(document__project=project, deleted_at__isnull=True)
-        .values("code_id")
-        .annotate(n=Count("pk"))
-        .values_list("code_id", "n")
-    )
+    """Live segments per code (codes without any left out)."""
+    # Imported here: tallies reads the data's fingerprint from .agreement,
+    # which imports this module.
+    from .tallies import project_tallies
+
+    return project_tallies(project).by_code

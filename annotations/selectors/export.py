@@ -39,6 +39,8 @@ from ..models import (
     Project,
     Segment,
 )
+from .cached import fingerprint_cached
+from .tallies import ProjectTallies
 
 CHUNK = 2000
 # Sorts the consensus after every real coder within a document.
@@ -154,9 +156,12 @@ def export_codes(project: Project) -> list[CodeInfo]:
     ]
 
 
-def export_coders(project: Project) -> list[CoderInfo]:
+def export_coders(
+    project: Project, tallies: ProjectTallies | None = None
+) -> list[CoderInfo]:
     """Everyone who codes in the project (coder members, anyone assigned or
-    with segments), by username, then the consensus.
+    with segments), by username, then the consensus. ``tallies`` (the
+    project's cached counts) saves reading the assignments and segments.
 
     ``order_by()`` clears the default ordering (start, end, id), which would
     join the ``SELECT DISTINCT`` and return one row per segment."""
@@ -164,14 +169,17 @@ def export_coders(project: Project) -> list[CoderInfo]:
         Membership.objects.filter(project=project, role=Membership.Role.CODER)
         .values_list("user_id", flat=True)
     )  # fmt: skip
-    ids |= set(
-        Assignment.objects.filter(document__project=project)
-        .order_by().values_list("coder_id", flat=True).distinct()
-    )  # fmt: skip
-    ids |= set(
-        Segment.objects.filter(document__project=project)
-        .order_by().values_list("coder_id", flat=True).distinct()
-    )  # fmt: skip
+    if tallies is not None:
+        ids |= set(tallies.assignments) | tallies.segment_coders
+    else:
+        ids |= set(
+            Assignment.objects.filter(document__project=project)
+            .order_by().values_list("coder_id", flat=True).distinct()
+        )  # fmt: skip
+        ids |= set(
+            Segment.objects.filter(document__project=project)
+            .order_by().values_list("coder_id", flat=True).distinct()
+        )  # fmt: skip
     users = get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")
     coders = sorted((CoderInfo(pk, name) for pk, name in users), key=lambda c: c.name)
     return [*coders, CoderInfo(CONSENSUS_KEY, CONSENSUS_NAME)]
@@ -351,10 +359,29 @@ def reliability_sample(project: Project) -> dict | None:
     }
 
 
-def export_segment_count(project: Project, filt: ExportFilter) -> int:
-    """How many segments (consensus included) an export with this filter holds."""
+def export_segment_count(
+    project: Project, filt: ExportFilter, tallies: ProjectTallies | None = None
+) -> int:
+    """How many segments (consensus included) an export with this filter
+    holds. With ``tallies`` (the project's cached counts) the coders' segments
+    are not counted again: they are summed from it, or, for a date range,
+    counted once per range and state of the data."""
     coded, consensus = _segments(project, filt)
-    return sum(qs.count() for qs in (coded, consensus) if qs is not None)
+    n = consensus.count() if consensus is not None else 0
+    if coded is None:
+        return n
+    if tallies is None:
+        return n + coded.count()
+    if filt.since is None and filt.until is None:
+        ids = tallies.by_coder if filt.coder_ids is None else filt.coder_ids
+        return n + sum(tallies.by_coder.get(c, 0) for c in ids)
+    who = "all" if filt.coder_ids is None else ",".join(map(str, filt.coder_ids))
+    return n + fingerprint_cached(
+        project,
+        f"export-count:v1:{who}:{filt.since}:{filt.until}",
+        lambda _: coded.count(),
+        fingerprint=tallies.fingerprint,
+    )
 
 
 # ------------------------------------------------- segments.csv by COPY (PostgreSQL)

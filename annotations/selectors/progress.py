@@ -1,14 +1,24 @@
-"""Progress of a project's coding: per coder, overall, per day."""
+"""Progress of a project's coding: per coder, overall, per day.
+
+The counts over segments and assignments come from
+:func:`~annotations.selectors.tallies.project_tallies` (cached while the
+data is unchanged); a page that shows several of them passes the same
+tallies to each, so the data's fingerprint is read once."""
 
 import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Max, Q
-from django.db.models.functions import TruncDate
-from django.utils import timezone
+from django.db.models import Count, Q
 
-from ..models import Assignment, Code, Document, Membership, Project, Segment
+from ..models import Assignment, Code, Membership, Project
+from .tallies import (
+    DAILY_DAYS,
+    CoderAssignments,
+    ProjectTallies,
+    daily_since,
+    project_tallies,
+)
 
 
 @dataclass(frozen=True)
@@ -35,45 +45,34 @@ class CoderProgress:
         return round(100 * self.done / self.total) if self.total else 0
 
 
-def progress_by_coder(project: Project) -> list[CoderProgress]:
+def progress_by_coder(
+    project: Project, tallies: ProjectTallies | None = None
+) -> list[CoderProgress]:
     """Every member with assignments, and every coder (even with none)."""
-    counts = {
-        row["coder_id"]: row
-        for row in Assignment.objects.filter(document__project=project)
-        .values("coder_id")
-        .annotate(
-            todo=Count("pk", filter=Q(status=Assignment.Status.TODO)),
-            in_progress=Count("pk", filter=Q(status=Assignment.Status.IN_PROGRESS)),
-            done=Count("pk", filter=Q(status=Assignment.Status.DONE)),
-            last=Max("updated_at"),
-        )
-    }
-    segments = dict(
-        Segment.objects.filter(document__project=project, deleted_at__isnull=True)
-        .values("coder_id")
-        .annotate(n=Count("pk"))
-        .values_list("coder_id", "n")
-    )
+    tallies = tallies or project_tallies(project)
     roles = dict(
         Membership.objects.filter(project=project).values_list("user_id", "role")
     )
-    ids = set(counts) | {u for u, r in roles.items() if r == Membership.Role.CODER}
+    ids = set(tallies.assignments) | {
+        u for u, r in roles.items() if r == Membership.Role.CODER
+    }
     names = dict(
         get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")
     )
+    none = CoderAssignments(todo=0, in_progress=0, done=0, last=None)
     rows = []
     for user_id in ids:
-        c = counts.get(user_id, {})
+        c = tallies.assignments.get(user_id, none)
         rows.append(
             CoderProgress(
                 user_id=user_id,
                 username=names.get(user_id, f"user {user_id}"),
                 role=roles.get(user_id, "former member"),
-                todo=c.get("todo", 0),
-                in_progress=c.get("in_progress", 0),
-                done=c.get("done", 0),
-                segments=segments.get(user_id, 0),
-                last_activity=c.get("last"),
+                todo=c.todo,
+                in_progress=c.in_progress,
+                done=c.done,
+                segments=tallies.by_coder.get(user_id, 0),
+                last_activity=c.last,
             )
         )
     return sorted(rows, key=lambda r: r.username.lower())
@@ -103,22 +102,10 @@ class ProjectCounts:
         return round(100 * self.done / self.assignments) if self.assignments else 0
 
 
-def project_counts(project: Project) -> ProjectCounts:
-    docs = Document.objects.filter(project=project)
-    per_doc = docs.annotate(
-        n=Count("assignments"),
-        n_done=Count("assignments", filter=Q(assignments__status="done")),
-    ).aggregate(
-        documents=Count("pk"),
-        unassigned=Count("pk", filter=Q(n=0)),
-        done=Count("pk", filter=Q(n__gt=0, n=F("n_done"))),
-        sample=Count("pk", filter=Q(n__gte=2)),
-    )
-    status = Assignment.objects.filter(document__project=project).aggregate(
-        todo=Count("pk", filter=Q(status=Assignment.Status.TODO)),
-        in_progress=Count("pk", filter=Q(status=Assignment.Status.IN_PROGRESS)),
-        done=Count("pk", filter=Q(status=Assignment.Status.DONE)),
-    )
+def project_counts(
+    project: Project, tallies: ProjectTallies | None = None
+) -> ProjectCounts:
+    tallies = tallies or project_tallies(project)
     codes = Code.objects.filter(project=project).aggregate(
         all=Count("pk"), active=Count("pk", filter=Q(retired=False))
     )
@@ -127,18 +114,18 @@ def project_counts(project: Project) -> ProjectCounts:
         coders=Count("pk", filter=Q(role=Membership.Role.CODER)),
     )
     return ProjectCounts(
-        documents=per_doc["documents"],
-        unassigned=per_doc["unassigned"],
-        done_documents=per_doc["done"],
+        documents=tallies.documents,
+        unassigned=tallies.unassigned,
+        done_documents=tallies.done_documents,
         codes=codes["all"],
         active_codes=codes["active"],
         pis=members["pis"],
         coders=members["coders"],
-        segments=Segment.objects.filter(
-            document__project=project, deleted_at__isnull=True
-        ).count(),
-        sample=per_doc["sample"],
-        **status,
+        todo=tallies.todo,
+        in_progress=tallies.in_progress,
+        done=tallies.done,
+        segments=tallies.segments,
+        sample=tallies.sample,
     )
 
 
@@ -153,25 +140,25 @@ class DailyCounts:
 
 
 def segments_per_day(
-    project: Project, *, days: int = 14, today: dt.date | None = None
+    project: Project,
+    *,
+    days: int = DAILY_DAYS,
+    today: dt.date | None = None,
+    tallies: ProjectTallies | None = None,
 ) -> DailyCounts:
     """Live segments created per coder per day over the last ``days`` days."""
-    today = today or timezone.localdate()
-    first = today - dt.timedelta(days=days - 1)
+    first = daily_since(today, days)
     span = [first + dt.timedelta(days=i) for i in range(days)]
-    counts: dict[str, dict[dt.date, int]] = {}
-    rows = (
-        Segment.objects.filter(
-            document__project=project,
-            deleted_at__isnull=True,
-            created_at__date__gte=first,
-        )
-        .annotate(day=TruncDate("created_at"))
-        .values("coder__username", "day")
-        .annotate(n=Count("pk"))
+    if tallies is None or tallies.since != first:
+        tallies = project_tallies(project, since=first)
+    names = dict(
+        get_user_model()
+        .objects.filter(pk__in={c for c, _ in tallies.by_coder_day})
+        .values_list("pk", "username")
     )
-    for row in rows:
-        counts.setdefault(row["coder__username"], {})[row["day"]] = row["n"]
+    counts: dict[str, dict[dt.date, int]] = {}
+    for (coder, day), n in tallies.by_coder_day.items():
+        counts.setdefault(names[coder], {})[day] = n
     return DailyCounts(
         days=span,
         rows=[

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from .. import permissions
 from ..selectors.export import export_coders, export_segment_count, filter_text
+from ..selectors.tallies import project_tallies
 from ..services import exports
 
 
@@ -52,7 +53,8 @@ def export_page(request: HttpRequest, slug: str) -> HttpResponse:
     params = {**_who_to_params(who), **{
         k: request.GET[k] for k in ("since", "until") if request.GET.get(k)
     }}  # fmt: skip
-    coders = [c for c in export_coders(project) if not c.is_consensus]
+    tallies = project_tallies(project)
+    coders = [c for c in export_coders(project, tallies) if not c.is_consensus]
     context = {
         "project": project, "is_pi": True, "active": "export", "who": who,
         "coders": coders, "since": params.get("since", ""),
@@ -73,7 +75,7 @@ def export_page(request: HttpRequest, slug: str) -> HttpResponse:
             ),
             described=filter_text(filt, [c for c in coders if filt.coder_ids is None
                                          or c.key in (filt.coder_ids or ())]),
-            segment_count=export_segment_count(project, filt),
+            segment_count=export_segment_count(project, filt, tallies),
             groups=_groups(project, query),
         )  # fmt: skip
     template = (
