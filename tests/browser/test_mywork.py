@@ -58,7 +58,10 @@ def test_search_and_pages_swap_only_the_list(page, live_server, login, busy):
     expect(rows.first).to_contain_text("Article 000")
     expect(page).to_have_url(f"{live_server.url}/")
 
-    # Search as you type: the Arabic title, the input keeps focus and text.
+    # Search as you type: the Arabic title, the input keeps focus and text;
+    # only this project's list is asked for.
+    asked = []
+    page.on("request", lambda r: "project=" in r.url and asked.append(r.url))
     search = page.locator(f"#q-{pk}")
     search.click()
     search.press_sequentially("قناة")
@@ -67,6 +70,7 @@ def test_search_and_pages_swap_only_the_list(page, live_server, login, busy):
     expect(search).to_be_focused()
     expect(search).to_have_value("قناة")
     expect(page).to_have_url(re.compile(r"project=takedowns&q=%D9%82"))
+    assert asked and all("project=takedowns" in url for url in asked), asked
 
     # The status filter, by the select.
     search.fill("")
