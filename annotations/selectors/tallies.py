@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Case, Count, DateField, F, Max, Q, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -31,6 +32,7 @@ from .cached import fingerprint_cached
 # Bump when the shape of ProjectTallies changes: old entries are then never read.
 TALLIES_VERSION = 1
 DAILY_DAYS = 14  # the Progress page's chart
+MAX_RUNS = 8  # ranges of document ids tested per row before joining instead
 
 
 @dataclass(frozen=True)
@@ -99,12 +101,13 @@ def tallies_compute(
     project: Project, since: dt.date, *, fingerprint: str = ""
 ) -> ProjectTallies:
     """The counts from the database: one pass over the segments, two over the
-    assignments."""
+    assignments (and a look at the documents' ids)."""
     by_coder: dict[int, int] = {}
     by_code: dict[int, int] = {}
     by_coder_day: dict[tuple[int, dt.date], int] = {}
     coders: set[int] = set()
-    for coder, code, day, live in _segment_groups(project, since):
+    mine = _documents_q(project)
+    for coder, code, day, live in _segment_groups(mine, since):
         coders.add(coder)
         if not live:
             continue
@@ -112,9 +115,9 @@ def tallies_compute(
         by_code[code] = by_code.get(code, 0) + live
         if day is not None and day >= since:
             by_coder_day[coder, day] = by_coder_day.get((coder, day), 0) + live
-    assigned = Assignment.objects.filter(document__project=project)
     per_coder = (
-        assigned.values("coder_id")
+        Assignment.objects.filter(mine)
+        .values("coder_id")
         .annotate(
             todo=Count("pk", filter=Q(status=Assignment.Status.TODO)),
             in_progress=Count("pk", filter=Q(status=Assignment.Status.IN_PROGRESS)),
@@ -152,9 +155,35 @@ def tallies_compute(
     )
 
 
-def _segment_groups(project: Project, since: dt.date):
+def _documents_q(project: Project) -> Q:
+    """Rows (segments, assignments) of the project's documents: by ranges of
+    document ids when its documents are a few runs of consecutive ids, as
+    after uploads, since comparing each row's id costs less than joining the
+    documents; else through the join."""
+    doc = Document._meta
+    sql = (
+        f"SELECT MIN(id), MAX(id) FROM (SELECT {doc.pk.column} AS id, "
+        f"{doc.pk.column} - ROW_NUMBER() OVER (ORDER BY {doc.pk.column}) AS run "
+        f"FROM {doc.db_table} WHERE {doc.get_field('project').column} = %s) AS ids "
+        "GROUP BY run ORDER BY 1 LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project.pk, MAX_RUNS + 1])
+        runs = cursor.fetchall()
+    if len(runs) > MAX_RUNS:
+        return Q(document__project=project)
+    # Every id of a run is one of the project's documents, and ids are never
+    # reused, so the ranges hold exactly its documents (none: nothing).
+    q = Q(pk__in=[])
+    for lo, hi in runs:
+        q |= Q(document__gte=lo, document__lte=hi)
+    return q
+
+
+def _segment_groups(mine: Q, since: dt.date):
     """(coder, code, day or None, live segments) for every group of the
-    project's segments, deleted ones included (a group may have 0 live)."""
+    segments ``mine`` selects, deleted ones included (a group may have 0
+    live)."""
     # Rows from the first instant of `since` (local midnight; fold=0 in a
     # DST gap gives the gap's end) get a day: a timestamp comparison, not a
     # date conversion of every row. The caller drops days before `since` (a
@@ -167,7 +196,7 @@ def _segment_groups(project: Project, since: dt.date):
         output_field=DateField(),
     )
     return (
-        Segment.objects.filter(document__project=project)
+        Segment.objects.filter(mine)
         .values("coder_id", "code_id", day=day)
         .annotate(live=Count("pk", filter=Q(deleted_at__isnull=True)))
         .order_by()
