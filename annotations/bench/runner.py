@@ -217,7 +217,7 @@ def machine() -> dict:
 def format_spread(entry: dict) -> str:
     """The spread of the headline number: min-max over the repetitions."""
     summary = entry.get("summary") or {}
-    for key in ("seconds", "p95_ms", "rows_per_s", "engine_seconds"):
+    for key in ("seconds", "p95_ms", "rows_per_s", "engine_seconds", "slowest_warm_ms"):
         if key in summary:
             s = summary[key]
             if s["n"] < 2:
