@@ -63,26 +63,6 @@ def frozen():
     )
 
 
-@pytest.fixture
-def coder(client, study):
-    client.force_login(study.coder1)
-    return study.coder1
-
-
-@pytest.fixture
-def doc(study):
-    return study.documents[0]
-
-
-@pytest.fixture
-def seg(study, doc):
-    segment, _ = services.segment_create(
-        document=doc, coder=study.coder1, code=study.codes["actor"],
-        start=0, end=7, quote=doc.text[0:7],
-    )  # fmt: skip
-    return segment
-
-
 # ---------------------------------------------------------------- each step
 
 

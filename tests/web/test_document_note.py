@@ -10,17 +10,6 @@ from tests.web.test_coding import HX, assert_fragment, page_url
 EVIL = "<script>alert('note')</script> & more"
 
 
-@pytest.fixture
-def coder(client, study):
-    client.force_login(study.coder1)
-    return study.coder1
-
-
-@pytest.fixture
-def doc(study):
-    return study.documents[0]
-
-
 def mine(study, doc, coder=None) -> Assignment:
     return Assignment.objects.get(document=doc, coder=coder or study.coder1)
 
