@@ -8,7 +8,7 @@ from django.db.models import F, QuerySet
 
 from ..models import ConsensusSegment, Document, Project
 from .adjudication import adjudication_documents
-from .consensus_export import _sources
+from .consensus_export import sources_by_owner
 
 
 def consensus_segments(
@@ -43,7 +43,7 @@ def consensus_provenance(rows: list[ConsensusSegment]) -> list[ConsensusSegment]
     ``sources_changed``: a source segment was changed or deleted after the
     decision, the rule of consensus.csv and of the adjudication page's marks.
     """
-    sources = _sources(
+    sources = sources_by_owner(
         ConsensusSegment.sources.through, "consensussegment", [c.pk for c in rows]
     )
     for c in rows:

@@ -79,7 +79,7 @@ def _document_coders(document_ids: Iterable[int]) -> dict[int, int]:
     return {doc: len(c) for doc, c in coders.items()}
 
 
-def _sources(through, owner: str, ids: list[int]) -> dict[int, list[tuple]]:
+def sources_by_owner(through, owner: str, ids: list[int]) -> dict[int, list[tuple]]:
     """(segment id, coder's username, updated_at, deleted_at) of the source
     segments of each consensus segment or rejection in ``ids``."""
     found: dict[int, list[tuple]] = defaultdict(list)
@@ -133,11 +133,11 @@ def consensus_decision_rows(
 
 def _decision_batch(batch: list[tuple[int, tuple]]) -> Iterator[DecisionRow]:
     n_coders = _document_coders(row[0] for _, row in batch)
-    consensus_sources = _sources(
+    consensus_sources = sources_by_owner(
         ConsensusSegment.sources.through, "consensussegment",
         [row[3] for kind, row in batch if kind == 0],
     )  # fmt: skip
-    rejection_sources = _sources(
+    rejection_sources = sources_by_owner(
         ConsensusRejection.sources.through, "consensusrejection",
         [row[6] for kind, row in batch if kind == 1],
     )  # fmt: skip
