@@ -437,3 +437,50 @@ def test_read_only_page_offers_no_redo(client, coder, study, doc, seg):
     assert 'id="redo-button"' in client.get(url(study, doc)).content.decode()
     Assignment.objects.filter(document=doc, coder=study.coder1).update(status="done")
     assert 'id="redo-button"' not in client.get(url(study, doc)).content.decode()
+
+
+# ------------------------------------------------- retried requests (outbox)
+
+
+def test_a_retried_undo_or_redo_is_applied_once(client, coder, study, doc):
+    """The page's outbox resends a request whose answer was lost with the
+    same ``step`` id: the server must not undo (or redo) one step more."""
+    for start in (0, 10):
+        r = create(client, study, doc, study.codes["actor"], start, start + 5)
+        assert r.status_code == 201
+    first, second = Segment.objects.filter(document=doc).order_by("start")
+    step = {"step": "9f1c0e7a-undo-once"}
+
+    def post(kind, data):
+        return client.post(url(study, doc, f"{kind}/"), data, headers=HX)
+
+    assert post("undo", step).status_code == 200
+    before = frozen()
+    again = post("undo", step)  # the retry: answered, nothing more undone
+    assert again.status_code == 200 and "Undone." in again.content.decode()
+    assert frozen() == before
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert second.deleted_at is not None and first.deleted_at is None
+
+    redo_step = {"step": "9f1c0e7a-redo-once"}
+    assert post("redo", redo_step).status_code == 200
+    before = frozen()
+    assert post("redo", redo_step).status_code == 200
+    assert frozen() == before
+    second.refresh_from_db()
+    assert second.deleted_at is None
+
+    # A new step id is a new request: undone as usual, one step.
+    assert post("undo", {"step": "another"}).status_code == 200
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert second.deleted_at is not None and first.deleted_at is None
+
+
+def test_without_a_step_id_each_request_is_a_new_step(client, coder, study, doc):
+    for start in (0, 10):
+        create(client, study, doc, study.codes["actor"], start, start + 5)
+    assert undo(client, study, doc).status_code == 200
+    assert undo(client, study, doc).status_code == 200
+    assert not Segment.objects.filter(document=doc, deleted_at__isnull=True).exists()

@@ -527,7 +527,8 @@
       note("Cancelled a change that was not saved yet.");
       return;
     }
-    enqueue({ kind: "undo", url: pageUrl + "undo/", fields: {} });
+    // A step id kept across retries: the server applies each step once.
+    enqueue({ kind: "undo", url: pageUrl + "undo/", fields: { step: uuid() } });
   }
 
   function redo() {
@@ -538,7 +539,7 @@
       note("Brought back the change you cancelled; saving it.");
       return;
     }
-    enqueue({ kind: "redo", url: pageUrl + "redo/", fields: {} });
+    enqueue({ kind: "redo", url: pageUrl + "redo/", fields: { step: uuid() } });
   }
 
   document.addEventListener("submit", (ev) => {
@@ -565,6 +566,7 @@
     data.delete("csrfmiddlewaretoken");
     const fields = {};
     data.forEach((v, k) => { fields[k] = v; });
+    if (kind === "undo" || kind === "redo") fields.step = uuid();  // applied once
     enqueue({ kind: kind, url: form.action, fields: fields, fromPanel: !!form.closest("#panel") });
   });
 

@@ -153,6 +153,27 @@ def _steps_clear(request: HttpRequest, key: str, document: Document) -> None:
         request.session[key] = stacks
 
 
+APPLIED_KEY = "wb-steps-applied"
+APPLIED_LIMIT = 100
+
+
+def _step_applied(request: HttpRequest) -> bool:
+    """Whether this Undo/Redo request (its ``step`` id, fixed by the page's
+    outbox across retries) was applied already: a retry after a lost answer
+    must not undo or redo one step more."""
+    step = request.POST.get("step", "")
+    return bool(step) and step in request.session.get(APPLIED_KEY, [])
+
+
+def _step_remember(request: HttpRequest) -> None:
+    """Record the applied request's ``step`` id, saved with the stacks in the
+    same session write, so the two never disagree."""
+    step = request.POST.get("step", "")[:64]
+    if step:
+        applied = request.session.get(APPLIED_KEY, [])[-(APPLIED_LIMIT - 1) :]
+        request.session[APPLIED_KEY] = [*applied, step]
+
+
 def _undo_pop(request: HttpRequest, document: Document) -> None:
     _steps_pop(request, UNDO_KEY, document)
 

@@ -31,6 +31,8 @@ from .base import (
     _Refused,
     _respond,
     _segment,
+    _step_applied,
+    _step_remember,
     _steps_clear,
     _steps_pop,
     _undo_pop,
@@ -231,6 +233,9 @@ def coding_undo(request: HttpRequest, slug: str, document_id: int) -> HttpRespon
     """Revert the coder's last change to this article: create -> delete,
     delete -> restore, change -> the previous code and memo."""
     project, document = _load(request, slug, document_id)
+    if _step_applied(request):
+        return _respond(request, project, document, include_panel=True,
+                        message="Undone.", regions=SEGMENT_REGIONS)  # fmt: skip
     stack = _undo_stack(request, document)
     if not stack:
         return _respond(
@@ -261,6 +266,7 @@ def coding_undo(request: HttpRequest, slug: str, document_id: int) -> HttpRespon
             message=f"Cannot undo. {_errors(exc)}",
         )
     _undone(request, document, entry, segment)
+    _step_remember(request)
     return _respond(request, project, document, include_panel=True,
                     message=f"Undone: {entry['label']}.",
                     regions=SEGMENT_REGIONS)  # fmt: skip
@@ -294,6 +300,9 @@ def coding_redo(request: HttpRequest, slug: str, document_id: int) -> HttpRespon
     restore, delete -> delete again, change -> the new code and memo; the
     step goes back on the undo stack. A new change clears the redo stack."""
     project, document = _load(request, slug, document_id)
+    if _step_applied(request):
+        return _respond(request, project, document, include_panel=True,
+                        message="Redone.", regions=SEGMENT_REGIONS)  # fmt: skip
     stack = _redo_stack(request, document)
     if not stack:
         return _respond(
@@ -321,6 +330,7 @@ def coding_redo(request: HttpRequest, slug: str, document_id: int) -> HttpRespon
         return _respond(request, project, document, status=400,
                         message=f"Cannot redo. {_errors(exc)}")  # fmt: skip
     _redone(request, document, entry, segment)
+    _step_remember(request)
     return _respond(request, project, document, include_panel=True,
                     message=f"Redone: {entry['label']}.",
                     regions=SEGMENT_REGIONS)  # fmt: skip
