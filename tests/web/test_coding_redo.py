@@ -9,40 +9,21 @@ from annotations.models import Assignment, HistoryEvent, Segment
 from annotations.services import coding as services
 from annotations.services.errors import ConflictError
 from annotations.views.coding import REDO_KEY, UNDO_KEY
-
-HX = {"HX-Request": "true"}
-
-
-def url(study, doc, suffix=""):
-    return f"/p/{study.project.slug}/d/{doc.pk}/{suffix}"
-
-
-def create(client, study, doc, code, start, end, **extra):
-    data = {"code": code.pk, "start": start, "end": end, **extra}
-    data["quote"] = doc.text[start:end]
-    return client.post(url(study, doc, "segments/"), data, headers=HX)
+from tests.web.test_coding import HX, assert_fragment, create, page_url
 
 
 def edit(client, study, doc, segment, **data):
     return client.post(
-        url(study, doc, f"segments/{segment.pk}/edit/"), data, headers=HX
+        page_url(study, doc, f"segments/{segment.pk}/edit/"), data, headers=HX
     )
 
 
 def undo(client, study, doc, htmx=True):
-    return client.post(url(study, doc, "undo/"), headers=HX if htmx else {})
+    return client.post(page_url(study, doc, "undo/"), headers=HX if htmx else {})
 
 
 def redo(client, study, doc, htmx=True):
-    return client.post(url(study, doc, "redo/"), headers=HX if htmx else {})
-
-
-def fragment(response, *ids):
-    body = response.content.decode()
-    assert "<html" not in body and "<body" not in body
-    for id_ in ids:
-        assert f'id="{id_}"' in body, id_
-    return body
+    return client.post(page_url(study, doc, "redo/"), headers=HX if htmx else {})
 
 
 def actions(segment):
@@ -69,16 +50,16 @@ def frozen():
 def test_redo_brings_back_an_undone_create(client, coder, study, doc):
     assert create(client, study, doc, study.codes["actor"], 0, 7).status_code == 201
     seg = Segment.objects.get()
-    body = fragment(undo(client, study, doc), "status", "text-block")
+    body = assert_fragment(undo(client, study, doc), "status", "text-block")
     assert f'data-segs="{seg.pk}"' not in body
     # The status bar offers Redo, under its own key, named for the change.
     assert 'id="redo-button"' in body and "Redo: add actor “Europol”" in body
     assert 'aria-keyshortcuts="Control+Shift+Z Control+Y Meta+Shift+Z"' in body
-    assert url(study, doc, "redo/") in body
+    assert page_url(study, doc, "redo/") in body
 
     response = redo(client, study, doc)
     assert response.status_code == 200
-    body = fragment(response, "status", "text-block", "segment-list", "panel")
+    body = assert_fragment(response, "status", "text-block", "segment-list", "panel")
     assert "Redone: add actor “Europol”" in body
     assert f'data-segs="{seg.pk}"' in body
     # Undo offers the step again; nothing is left to redo.
@@ -99,12 +80,12 @@ def test_redo_brings_back_an_undone_create(client, coder, study, doc):
 
 def test_redo_deletes_again_an_undone_delete(client, coder, study, doc, seg):
     client.post(
-        url(study, doc, f"segments/{seg.pk}/delete/"), {"version": 1}, headers=HX
+        page_url(study, doc, f"segments/{seg.pk}/delete/"), {"version": 1}, headers=HX
     )
     undo(client, study, doc)
     seg.refresh_from_db()
     assert seg.deleted_at is None
-    body = fragment(redo(client, study, doc), "text-block", "status")
+    body = assert_fragment(redo(client, study, doc), "text-block", "status")
     assert "Redone: delete actor" in body and f'data-segs="{seg.pk}"' not in body
     seg.refresh_from_db()
     assert seg.deleted_at is not None and seg.version == 4
@@ -117,7 +98,7 @@ def test_redo_reapplies_a_code_change(client, coder, study, doc, seg):
     undo(client, study, doc)
     seg.refresh_from_db()
     assert seg.code_id == actor.pk
-    body = fragment(redo(client, study, doc), "segment-list", "status")
+    body = assert_fragment(redo(client, study, doc), "segment-list", "status")
     assert "Redone: change platform" in body
     seg.refresh_from_db()
     assert seg.code_id == platform.pk and seg.version == 4
@@ -146,7 +127,7 @@ def test_redo_replays_several_undone_steps_in_order(client, coder, study, doc):
     seg = Segment.objects.get()
     edit(client, study, doc, seg, code=platform.pk, memo="note", version=1)
     client.post(
-        url(study, doc, f"segments/{seg.pk}/delete/"), {"version": 2}, headers=HX
+        page_url(study, doc, f"segments/{seg.pk}/delete/"), {"version": 2}, headers=HX
     )
     for _ in range(3):
         assert undo(client, study, doc).status_code == 200
@@ -222,13 +203,13 @@ def test_a_new_change_clears_redo(client, coder, study, doc):
     first = Segment.objects.get()
     undo(client, study, doc)
     assert client.session[REDO_KEY][str(doc.pk)]
-    body = fragment(create(client, study, doc, actor, 8, 19), "status")
+    body = assert_fragment(create(client, study, doc, actor, 8, 19), "status")
     assert 'id="redo-button"' not in body
     assert str(doc.pk) not in client.session[REDO_KEY]
     before = frozen()
     response = redo(client, study, doc)
     assert response.status_code == 409
-    assert "Nothing to redo." in fragment(response, "status")
+    assert "Nothing to redo." in assert_fragment(response, "status")
     assert frozen() == before
     first.refresh_from_db()
     assert first.deleted_at is not None
@@ -243,14 +224,16 @@ def test_an_edit_or_delete_clears_redo_too(client, coder, study, doc, seg, chang
         response = edit(client, study, doc, seg, memo="two", version=seg.version)
     else:
         response = client.post(
-            url(study, doc, f"segments/{seg.pk}/delete/"),
+            page_url(study, doc, f"segments/{seg.pk}/delete/"),
             {"version": seg.version},
             headers=HX,
         )
-    assert 'id="redo-button"' not in fragment(response, "status")
+    assert 'id="redo-button"' not in assert_fragment(response, "status")
     assert str(doc.pk) not in client.session[REDO_KEY]
     response = redo(client, study, doc)
-    assert response.status_code == 409 and "Nothing to redo." in fragment(response)
+    assert response.status_code == 409 and "Nothing to redo." in assert_fragment(
+        response
+    )
     seg.refresh_from_db()
     assert seg.memo == ("two" if change == "update" else "")
 
@@ -277,8 +260,8 @@ def test_marking_done_clears_both_stacks(client, coder, study, doc, seg):
     edit(client, study, doc, seg, memo="one", version=1)
     edit(client, study, doc, seg, memo="two", version=2)
     undo(client, study, doc)
-    client.post(url(study, doc, "done/"), headers=HX)
-    client.post(url(study, doc, "reopen/"), headers=HX)
+    client.post(page_url(study, doc, "done/"), headers=HX)
+    client.post(page_url(study, doc, "reopen/"), headers=HX)
     assert redo(client, study, doc).status_code == 409
     seg.refresh_from_db()
     assert seg.memo == "one"
@@ -293,7 +276,7 @@ def test_empty_redo_is_a_409_with_a_message_and_changes_nothing(
     before = frozen()
     response = redo(client, study, doc)
     assert response.status_code == 409
-    body = fragment(response, "status")
+    body = assert_fragment(response, "status")
     assert 'class="flash error"' in body and "Nothing to redo." in body
     # Plain form: the page itself, with the message, no redirect.
     response = redo(client, study, doc, htmx=False)
@@ -315,7 +298,7 @@ def test_a_done_article_refuses_redo_and_keeps_the_step(client, coder, study, do
     before = frozen()
     response = redo(client, study, doc)
     assert response.status_code == 400
-    body = fragment(response, "status")
+    body = assert_fragment(response, "status")
     assert "Cannot redo." in body and "reopen" in body
     # Read only: the page offers no Redo either.
     assert 'id="redo-button"' not in body
@@ -343,7 +326,7 @@ def test_redo_refuses_a_segment_changed_elsewhere_since_the_undo(
     before = frozen()
     response = redo(client, study, doc)
     assert response.status_code == 409
-    assert "Cannot redo: This segment was changed elsewhere" in fragment(
+    assert "Cannot redo: This segment was changed elsewhere" in assert_fragment(
         response, "status"
     )
     assert frozen() == before
@@ -393,7 +376,7 @@ def test_another_coder_cannot_redo_into_my_segments(client, coder, study, doc):
     session.save()
     response = redo(client, study, doc)
     assert response.status_code == 404
-    assert "That segment is gone." in fragment(response, "status")
+    assert "That segment is gone." in assert_fragment(response, "status")
     assert client.session[REDO_KEY][str(doc.pk)] == []
     assert frozen() == before
     mine.refresh_from_db()
@@ -408,7 +391,7 @@ def test_redo_needs_a_login_and_a_post(client, study, doc):
     response = redo(client, study, doc)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     client.force_login(study.coder1)
-    assert client.get(url(study, doc, "redo/")).status_code == 405
+    assert client.get(page_url(study, doc, "redo/")).status_code == 405
 
 
 # ---------------------------------------------------------------- htmx vs plain
@@ -418,12 +401,12 @@ def test_plain_post_redo_redirects_back_with_the_message(client, coder, study, d
     create(client, study, doc, study.codes["action"], 8, 19)
     seg = Segment.objects.get()
     undo(client, study, doc, htmx=False)
-    page = client.get(url(study, doc)).content.decode()
+    page = client.get(page_url(study, doc)).content.decode()
     # The page's status bar carries the Redo form, a plain POST to redo/.
-    assert f'<form method="post" action="{url(study, doc, "redo/")}"' in page
+    assert f'<form method="post" action="{page_url(study, doc, "redo/")}"' in page
     assert "Redo: add action “coordinated”" in page
     response = redo(client, study, doc, htmx=False)
-    assert response.status_code == 302 and response["Location"] == url(study, doc)
+    assert response.status_code == 302 and response["Location"] == page_url(study, doc)
     page = client.get(response["Location"]).content.decode()
     assert "Redone: add action “coordinated”" in page
     assert 'id="redo-button"' not in page
@@ -434,9 +417,9 @@ def test_plain_post_redo_redirects_back_with_the_message(client, coder, study, d
 def test_read_only_page_offers_no_redo(client, coder, study, doc, seg):
     edit(client, study, doc, seg, memo="mine", version=1)
     undo(client, study, doc)
-    assert 'id="redo-button"' in client.get(url(study, doc)).content.decode()
+    assert 'id="redo-button"' in client.get(page_url(study, doc)).content.decode()
     Assignment.objects.filter(document=doc, coder=study.coder1).update(status="done")
-    assert 'id="redo-button"' not in client.get(url(study, doc)).content.decode()
+    assert 'id="redo-button"' not in client.get(page_url(study, doc)).content.decode()
 
 
 # ------------------------------------------------- retried requests (outbox)
@@ -452,7 +435,7 @@ def test_a_retried_undo_or_redo_is_applied_once(client, coder, study, doc):
     step = {"step": "9f1c0e7a-undo-once"}
 
     def post(kind, data):
-        return client.post(url(study, doc, f"{kind}/"), data, headers=HX)
+        return client.post(page_url(study, doc, f"{kind}/"), data, headers=HX)
 
     assert post("undo", step).status_code == 200
     before = frozen()
