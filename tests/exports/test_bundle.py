@@ -126,14 +126,23 @@ cat("R OK\\n")
 """.replace("N_ROWS", str(coded.live_count)),
         encoding="utf-8",
     )
+    for out in rscript_in_locales(folder, "check.R"):
+        assert "loaded 11 segments, 4 documents, 4 codes" in out
+        assert "R OK" in out
+
+
+def rscript_in_locales(folder, script: str) -> list[str]:
+    """Run ``script`` in ``folder`` under a UTF-8 locale and under plain C (a
+    loader must not depend on the locale); its output each time."""
+    outputs = []
     for locale in ("C.UTF-8", "C"):
         result = subprocess.run(
-            [RSCRIPT, "check.R"], cwd=folder, capture_output=True, text=True,
+            [RSCRIPT, script], cwd=folder, capture_output=True, text=True,
             timeout=120, env={"PATH": "/usr/bin:/bin", "LANG": locale, "LC_ALL": locale},
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
-        assert "loaded 11 segments, 4 documents, 4 codes" in result.stdout
-        assert "R OK" in result.stdout
+        outputs.append(result.stdout)
+    return outputs
 
 
 @pytest.mark.skipif(RSCRIPT is None, reason="Rscript is not installed")

@@ -8,8 +8,6 @@ import csv
 import datetime as dt
 import io
 import json
-import shutil
-import subprocess
 import tracemalloc
 import zipfile
 from dataclasses import dataclass
@@ -37,8 +35,8 @@ from annotations.services.coding import (
     segment_update,
 )
 from tests import factories
+from tests.exports.test_bundle import RSCRIPT, rscript_in_locales
 
-RSCRIPT = shutil.which("Rscript")
 # Commas, quotes, a newline, Arabic and an emoji: every cell must round-trip.
 TRICKY_NOTE = 'Only coder3 saw it, "the purge";\nقناة مغلقة 🎉'
 CODER_NOTE = 'Hard one, "IS" or not?\nسؤال 🇪🇺'
@@ -542,14 +540,9 @@ cat("R OK\n")
 """,
         encoding="utf-8",
     )
-    for locale in ("C.UTF-8", "C"):
-        result = subprocess.run(
-            [RSCRIPT, "check.R"], cwd=folder, capture_output=True, text=True,
-            timeout=120, env={"PATH": "/usr/bin:/bin", "LANG": locale, "LC_ALL": locale},
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        assert "R OK" in result.stdout
-        assert "7 consensus segments, 4 rejected segments" in result.stdout
+    for out in rscript_in_locales(folder, "check.R"):
+        assert "R OK" in out
+        assert "7 consensus segments, 4 rejected segments" in out
 
 
 def add_decisions(study, n: int) -> None:
