@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     Count,
@@ -63,62 +64,31 @@ class WorkRow:
 
 @dataclass
 class ArticlePage:
+    """One page of a project's list: Django's Page over the matching
+    assignments, the rows shown and the query it answers."""
+
     rows: list[WorkRow]
     query: ArticleQuery
-    count: int  # articles matching the filter and search
-    number: int  # 1-based
+    page: Page
     slug: str
-    per_page: int = PER_PAGE
 
     @property
-    def num_pages(self) -> int:
-        return max(1, -(-self.count // self.per_page))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.num_pages
-
-    @property
-    def previous_page_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def next_page_number(self) -> int:
-        return self.number + 1
-
-    @property
-    def start_index(self) -> int:
-        return (self.number - 1) * self.per_page + 1 if self.count else 0
-
-    @property
-    def end_index(self) -> int:
-        return min(self.number * self.per_page, self.count)
-
-    @property
-    def is_filtered(self) -> bool:
-        return bool(self.query.q) or self.query.status != "all"
+    def count(self) -> int:  # articles matching the filter and search
+        return self.page.paginator.count
 
     @property
     def page_links(self) -> list[int | None]:
         """Page numbers to link: the first, the last and two either side of
-        the current one; None marks a gap (an ellipsis never hides just one
-        page: that page is linked instead)."""
-        last = self.num_pages
-        near = {1, last, *range(self.number - 2, self.number + 3)}
-        links: list[int | None] = []
-        previous = 0
-        for n in sorted(p for p in near if 1 <= p <= last):
-            if n - previous == 2:
-                links.append(n - 1)
-            elif n - previous > 2:
-                links.append(None)
-            links.append(n)
-            previous = n
-        return links
+        the current one; None marks a gap (Django's elided range, which never
+        hides just one page)."""
+        pages = self.page.paginator.get_elided_page_range(
+            self.page.number, on_each_side=2, on_ends=1
+        )
+        return [None if n == Paginator.ELLIPSIS else n for n in pages]
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.query.q) or self.query.status != "all"
 
     @property
     def base_query(self) -> str:
@@ -307,19 +277,17 @@ def _articles_add(
 ) -> ArticlePage:
     query = query or ArticleQuery()
     assignments = article_list(user, work.project, query)
-    # Without a search the summary has counted them already.
-    count = assignments.count() if query.q else work.status_count(query.status)
-    page = ArticlePage(
-        rows=[], query=query, count=count, number=query.page, slug=work.project.slug
-    )
-    if not 1 <= page.number <= page.num_pages:
-        # A page past the end (the list shrinks as articles are done) is
-        # answered with the first one, as every other bad value is.
-        page.number = 1
-    offset = (page.number - 1) * PER_PAGE
+    paginator = Paginator(assignments.values("pk"), PER_PAGE)
+    if not query.q:
+        # Without a search the summary has counted them already: no COUNT.
+        paginator.count = work.status_count(query.status)
+    # A page past the end (the list shrinks as articles are done) is
+    # answered with the first one, as every other bad value is.
+    number = query.page if 1 <= query.page <= paginator.num_pages else 1
+    page = paginator.page(number)
     # The page's rows are picked first (LIMIT inside IN), so the segment
     # counts are read for those rows only, whatever the offset.
-    page_ids = assignments.values("pk")[offset : offset + PER_PAGE]
+    page_ids = page.object_list
     own = Segment.objects.filter(
         document_id=OuterRef("document_id"), coder=user, deleted_at__isnull=True
     )
@@ -331,8 +299,10 @@ def _articles_add(
             "document_id", "document__title", "document__source", "status", "segments"
         )
     )
-    page.rows = [WorkRow(*r) for r in rows]
-    work.articles = page
+    work.articles = ArticlePage(
+        rows=[WorkRow(*r) for r in rows], query=query, page=page,
+        slug=work.project.slug,
+    )  # fmt: skip
     return work.articles
 
 
