@@ -217,9 +217,11 @@ def proportional_allocation(
     [1, 1, 1]
     """
     total = round(share * sum(sizes))  # the size of an unstratified draw
-    # Exact quotas: a float product like 0.57 * 100 = 56.99999999999999 would
-    # otherwise lose a whole document to its floor.
-    exact = [Fraction(share) * n for n in sizes]
+    # Quotas of the share as written (repr: the shortest decimal of the
+    # float, 0.57 -> 57/100): the float product 0.57 * 100 is
+    # 56.99999999999999, and so is Fraction(0.57) * 100, whose floor would
+    # lose a whole document to the remainders.
+    exact = [Fraction(repr(share)) * n for n in sizes]
     counts = [math.floor(q) for q in exact]
     order = list(range(len(sizes)))
     random.Random(seed).shuffle(order)
