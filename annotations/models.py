@@ -36,6 +36,13 @@ class Project(models.Model):
         help_text="What the reliability sample was stratified by: 'source', "
         "'published_year' or 'metadata.KEY'; empty when drawn from all documents.",
     )
+    # The number of the last CodebookVersion, kept here so that recording it
+    # on each new segment costs no query.
+    codebook_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The codebook version last published; new coding is recorded under it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -200,6 +207,42 @@ class Code(models.Model):
         return self.name
 
 
+class CodebookVersion(models.Model):
+    """A published codebook: a numbered, frozen copy of every code (retired
+    ones included) with a note on what changed, so that coding can be reported
+    against the codebook it was done with."""
+
+    # Indexed by the unique (project, number) constraint.
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="codebook_versions",
+        db_index=False,
+    )
+    number = models.PositiveIntegerField()
+    note = models.TextField(blank=True)
+    snapshot = models.JSONField(help_text="The codebook as its JSON export writes it.")
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the snapshot.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "number"], name="codebook_version_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="codebook_version_number_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} codebook v{self.number}"
+
+
 class Assignment(models.Model):
     class Status(models.TextChoices):
         TODO = "todo", "To do"
@@ -252,6 +295,14 @@ class CodedSpan(models.Model):
     memo = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # A number, not a foreign key: it is what the exports write, and an
+    # import of segments pays no reference check per row for it.
+    codebook_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The codebook version published when the code or the "
+        "boundaries were last set; empty when coded before the first version.",
+    )
 
     class Meta:
         abstract = True
