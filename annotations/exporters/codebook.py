@@ -5,8 +5,12 @@ Counts are a code's own segments (not its subcodes'); the document tables
 roll subcodes up instead, and both files say so.
 """
 
+import csv
+import io
+import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from .csv_export import CsvLines, coder_columns
 from .rows import CodeInfo, ExportContext
@@ -23,6 +27,14 @@ FIELDS = [
     ("when_not_to_use", "When not to use"),
     ("example", "Example"),
 ]
+# The columns of the codebook file the Codebook page exports and imports (CSV
+# and JSON), in the order the CSV writes them; the importer reads each one but
+# ``retired``.
+CODEBOOK_FILE_FIELDS = [
+    "name", "parent", "description", "definition", "when_to_use",
+    "when_not_to_use", "example", "color", "key", "order", "value", "level",
+    "retired",
+]  # fmt: skip
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
 
@@ -144,3 +156,40 @@ def codebook_md(
         ]
         total = sum(counts.get((code.id, c.key), 0) for c in coders)
         yield f"**Segments.** {', '.join(per_coder) or 'none'} (total {total})\n"
+
+
+# --- the codebook file (the Codebook page's export, the importer's input) -----
+
+
+def codebook_file_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of the codebook file from codebook rows (a selector's, or a
+    published version's snapshot): the file's fields only (no ``id``), keys
+    in the order the JSON file has always had (``parent`` last).
+
+    >>> codebook_file_rows([{"id": 7, "parent": "", "name": "actor", "order": 0}])
+    [{'name': 'actor', 'order': 0, 'parent': ''}]
+    """
+    order = [f for f in CODEBOOK_FILE_FIELDS if f != "parent"] + ["parent"]
+    return [{f: row[f] for f in order if f in row} for row in rows]
+
+
+def codebook_file_json(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The codebook as JSON: ``{"codes": [...]}``, indented, UTF-8 as is."""
+    return json.dumps({"codes": codebook_file_rows(rows)}, ensure_ascii=False, indent=2)
+
+
+def codebook_file_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The codebook as CSV, one code a line, empty cells for missing values.
+
+    >>> print(codebook_file_csv([{"name": "a", "parent": "", "value": None}]), end="")
+    name,parent,description,definition,when_to_use,when_not_to_use,example,color,key,order,value,level,retired
+    a,,,,,,,,,,,,
+    """
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=CODEBOOK_FILE_FIELDS, lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in codebook_file_rows(rows):
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buffer.getvalue()

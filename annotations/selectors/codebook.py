@@ -1,7 +1,9 @@
 """Reads of a project's codebook."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from ..exporters.codebook import CODEBOOK_FILE_FIELDS
 from ..models import Code, Project
 
 
@@ -75,3 +77,28 @@ def segment_counts(project: Project) -> dict[int, int]:
     from .tallies import project_tallies
 
     return project_tallies(project).by_code
+
+
+def codebook_rows(project: Project) -> list[dict[str, Any]]:
+    """Every code (retired ones included) as a row of the codebook file, with
+    its parent as a path, parents before children; each row also carries the
+    code's ``id``, which the files leave out (:func:`~annotations.exporters.codebook.codebook_file_rows`) and a
+    published version's snapshot keeps, to tell a renamed code from a new one.
+    """
+    paths = code_paths(project)
+    rows = []
+    for code in Code.objects.filter(project=project).order_by(
+        "parent_id", "order", "id"
+    ):
+        row: dict[str, Any] = {"id": code.pk}
+        row.update({f: getattr(code, f) for f in CODEBOOK_FILE_FIELDS if f != "parent"})
+        row["parent"] = paths.get(code.parent_id, "") if code.parent_id else ""
+        rows.append(row)
+    rows.sort(
+        key=lambda r: (
+            r["parent"].count("/") if r["parent"] else -1,
+            r["parent"],
+            r["order"],
+        )
+    )
+    return rows

@@ -1,9 +1,5 @@
 """The codebook screen: build, edit, order, nest, retire, merge, import, export."""
 
-import csv
-import io
-import json
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,19 +9,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import permissions
+from ..exporters.codebook import codebook_file_csv, codebook_file_json
 from ..importers.codebook import parse_codebook_file
 from ..models import Code, Project
-from ..selectors.codebook import code_paths, code_tree, segment_counts
+from ..selectors.codebook import code_paths, code_tree, codebook_rows, segment_counts
 from ..services import codebook as service
 from ..services.errors import ConflictError, InputError
 from ..services.imports import codebook_import as codebook_import_service
 from ..uploads import upload_read
-
-EXPORT_FIELDS = [
-    "name", "parent", "description", "definition", "when_to_use",
-    "when_not_to_use", "example", "color", "key", "order", "value", "level",
-    "retired",
-]  # fmt: skip
 
 
 class CodeForm(forms.ModelForm):
@@ -320,35 +311,21 @@ def codebook_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     project = _project(request, slug)
     if fmt not in ("csv", "json"):
         raise Http404("The codebook exports as .csv or .json.")
-    paths = code_paths(project)
-    rows = []
-    for code in Code.objects.filter(project=project).order_by(
-        "parent_id", "order", "id"
-    ):
-        row = {f: getattr(code, f) for f in EXPORT_FIELDS if f != "parent"}
-        row["parent"] = paths.get(code.parent_id, "") if code.parent_id else ""
-        rows.append(row)
-    rows.sort(
-        key=lambda r: (
-            r["parent"].count("/") if r["parent"] else -1,
-            r["parent"],
-            r["order"],
-        )
+    return codebook_file_response(
+        codebook_rows(project), f"{project.slug}-codebook.{fmt}", fmt
     )
-    filename = f"{project.slug}-codebook.{fmt}"
+
+
+def codebook_file_response(rows: list[dict], filename: str, fmt: str) -> HttpResponse:
+    """The codebook file (the current codebook or a published version) as a
+    download."""
     if fmt == "json":
         response = HttpResponse(
-            json.dumps({"codes": rows}, ensure_ascii=False, indent=2),
-            content_type="application/json; charset=utf-8",
+            codebook_file_json(rows), content_type="application/json; charset=utf-8"
         )
     else:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
         response = HttpResponse(
-            buffer.getvalue(), content_type="text/csv; charset=utf-8"
+            codebook_file_csv(rows), content_type="text/csv; charset=utf-8"
         )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
