@@ -177,6 +177,7 @@ def consensus_auto_accept(
             return 0
         text = document.text
         user = actor if actor is not None and actor.is_authenticated else None
+        codebook_version = document.project.codebook_version
         new = [
             ConsensusSegment(
                 document=document,
@@ -187,6 +188,7 @@ def consensus_auto_accept(
                 decision=Decision.AUTO,
                 decided_by=user,
                 memo=_memo(data.segments[s] for s in g.segment_ids),
+                codebook_version=codebook_version,
             )  # fmt: skip
             for g in todo
         ]
@@ -274,6 +276,7 @@ def _create(
         document=document, code=code, start=start, end=end,
         quote=document.text[start:end], memo=memo, decision=decision,
         note=note.strip(), decided_by=actor,
+        codebook_version=document.project.codebook_version,
     )  # fmt: skip
     consensus.full_clean()
     consensus.save()
@@ -451,7 +454,9 @@ def consensus_update(
     via: str = "web",
 ) -> ConsensusSegment:
     """Change a consensus segment: new boundaries make it an ``adjust``
-    decision, a new code a ``change_code`` one (a manual segment stays manual)."""
+    decision, a new code a ``change_code`` one (a manual segment stays manual).
+    Either records the codebook version published now; a memo or note alone
+    does not."""
     document = consensus.document
     _editable_state(document)
     consensus = _consensus_locked(consensus, expected_version)
@@ -472,6 +477,12 @@ def consensus_update(
         consensus.start, consensus.end, consensus.quote = start, end, actual
         if not manual:
             consensus.decision = Decision.ADJUST
+    if (consensus.code_id, consensus.start, consensus.end) != (
+        before["code"],
+        before["start"],
+        before["end"],
+    ):
+        consensus.codebook_version = document.project.codebook_version
     if memo is not None:
         consensus.memo = memo
     if note is not None:

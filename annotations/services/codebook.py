@@ -270,6 +270,10 @@ def code_merge(
     Subcodes of ``source`` move under ``target``. A segment that would become
     an exact duplicate of a live one (same coder, span and code) is
     soft-deleted instead of duplicated.
+
+    The segments' code changes, so once a codebook version is published they
+    record the current one, as a re-coding would; before the first version
+    they keep none.
     """
     if source.pk == target.pk:
         raise ValidationError({"into": "A code cannot be merged into itself."})
@@ -283,6 +287,12 @@ def code_merge(
         )
     project = source.project
     source_before = code_snapshot(source)
+    # The version the moved segments record; {} keeps theirs (none published).
+    recorded = (
+        {"codebook_version": project.codebook_version}
+        if project.codebook_version is not None
+        else {}
+    )
     taken = set(target.children.values_list("name", flat=True))
     clash = sorted(
         n for n in source.children.values_list("name", flat=True) if n in taken
@@ -323,20 +333,22 @@ def code_merge(
                     "version": version + 1,
                     "deleted": is_dup or deleted_at is not None,
                     "reason": f"code {source.name!r} merged into {target.name!r}",
+                    **recorded,
                 },
                 via=via,
             )  # fmt: skip
         )
     if dup_ids:
         duplicates = Segment.objects.filter(pk__in=dup_ids).update(
-            code=target, deleted_at=now, version=F("version") + 1, updated_at=now
-        )
+            code=target, deleted_at=now, version=F("version") + 1, updated_at=now,
+            **recorded,
+        )  # fmt: skip
     if move_ids:
         moved = Segment.objects.filter(pk__in=move_ids).update(
-            code=target, version=F("version") + 1, updated_at=now
+            code=target, version=F("version") + 1, updated_at=now, **recorded
         )
     consensus = ConsensusSegment.objects.filter(code=source).update(
-        code=target, version=F("version") + 1, updated_at=now
+        code=target, version=F("version") + 1, updated_at=now, **recorded
     )
     HistoryEvent.objects.bulk_create(events, batch_size=2000)
     source_id = source.pk

@@ -128,6 +128,8 @@ def segment_create(
             segment = Segment.objects.create(
                 document=document, coder=coder, code=code, start=start, end=end,
                 quote=quote, memo=memo, client_id=client_id or uuid.uuid4(),
+                # The caller's project: no query (see Project.codebook_version).
+                codebook_version=document.project.codebook_version,
             )  # fmt: skip
             if assignment.status == Assignment.Status.TODO:
                 assignment.document = document  # loaded: no query for history
@@ -167,7 +169,11 @@ def segment_update(
     expected_version: int | None = None,
     via: str = "web",
 ) -> Segment:
-    """Change a segment's code, memo or span, refusing stale edits."""
+    """Change a segment's code, memo or span, refusing stale edits.
+
+    A new code or new boundaries record the codebook version published now;
+    a memo alone keeps the version the segment was coded under.
+    """
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     if _already_applied(segment, code=code, memo=memo, span=span):
         # A retry of an edit that was saved, or an edit that changes nothing:
@@ -179,15 +185,21 @@ def segment_update(
     document = segment.document
     _open_assignment(document=document, coder=segment.coder)
     before = segment_snapshot(segment)
+    recoded = False
     if code is not None and code.pk != segment.code_id:
         code_validate_for(code=code, document=document)
         segment.code = code
+        recoded = True
     if memo is not None:
         segment.memo = memo
     if span is not None:
         start, end, quote = span
         span_validate(document=document, start=start, end=end, quote=quote)
+        recoded = recoded or (start, end) != (segment.start, segment.end)
         segment.start, segment.end, segment.quote = start, end, quote
+    if recoded:
+        # document.project is loaded once either way: history_record reads it.
+        segment.codebook_version = document.project.codebook_version
     segment.version += 1
     segment.full_clean(exclude=["client_id"])
     segment.save()

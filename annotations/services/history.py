@@ -14,6 +14,7 @@ def segment_snapshot(segment: Segment | ConsensusSegment) -> dict[str, Any]:
         "quote": segment.quote,
         "memo": segment.memo,
         "version": segment.version,
+        "codebook_version": segment.codebook_version,
         "deleted": segment.deleted_at is not None,
     }
     if isinstance(segment, Segment):

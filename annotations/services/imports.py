@@ -388,15 +388,19 @@ def _segments_write_chunk(
     ]  # fmt: skip
 
     client_ids = ordered_uuids(len(todo))  # in insertion order: see ordered_uuids
+    # Imported coding is recorded under the codebook version published now.
+    codebook_version = project.codebook_version
 
     def segment_values(i: int) -> tuple:
         row = rows[i]
         d = doc_ids[i]
         return (d, coder_ids[i], code_ids[i], row.start, row.end,
-                texts[d][row.start : row.end], row.memo, next(client_ids), 1, now, now)  # fmt: skip
+                texts[d][row.start : row.end], row.memo, next(client_ids), 1,
+                codebook_version, now, now)  # fmt: skip
 
     fields = ["document_id", "coder_id", "code_id", "start", "end", "quote", "memo",
-              "client_id", "version", "created_at", "updated_at"]  # fmt: skip
+              "client_id", "version", "codebook_version", "created_at",
+              "updated_at"]  # fmt: skip
     if connection.vendor == "postgresql":
         # Explicit ids from the sequence, so the history rows can name them.
         seg_ids = ids_reserve(Segment, len(todo))

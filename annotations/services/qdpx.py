@@ -206,6 +206,7 @@ def qdpx_import(
                             document=doc, code=code, start=sel.start, end=sel.end,
                             quote=quote, memo=sel.memo, decision="manual",
                             note=f"Imported from {source}",
+                            codebook_version=project.codebook_version,
                         )
                     )  # fmt: skip
                     continue
@@ -219,6 +220,7 @@ def qdpx_import(
                     Segment(
                         document=doc, coder=coder, code=code, start=sel.start,
                         end=sel.end, quote=quote, memo=sel.memo,
+                        codebook_version=project.codebook_version,
                     )
                 )  # fmt: skip
     if problems:

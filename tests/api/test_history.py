@@ -68,7 +68,8 @@ def test_pi_reads_every_event_newest_first(api, adjudicated):
         "after": {
             "document": a.doc.pk, "code": a.study.codes["action"].pk,
             "start": 25, "end": 30, "quote": "café\u0301", "memo": "",
-            "version": 1, "deleted": False, "decision": "manual",
+            "version": 1, "codebook_version": None, "deleted": False,
+            "decision": "manual",
             "note": "missed by both", "decided_by": a.study.pi.pk, "sources": [],
         },
     }  # fmt: skip
