@@ -162,6 +162,13 @@ class CodeAdmin(InspectOnlyAdmin):
     search_fields = ["name", "description", "definition"]
 
 
+@admin.register(models.CodebookVersion)
+class CodebookVersionAdmin(InspectOnlyAdmin):
+    list_display = ["project", "number", "created_by", "created_at", "checksum"]
+    list_filter = ["project"]
+    search_fields = ["note", "project__name"]
+
+
 @admin.register(models.Assignment)
 class AssignmentAdmin(InspectOnlyAdmin):
     list_display = ["document", "coder", "status", "updated_at"]

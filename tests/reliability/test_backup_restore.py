@@ -14,6 +14,7 @@ from annotations.models import (
     AdjudicationState,
     Assignment,
     Code,
+    CodebookVersion,
     ConsensusRejection,
     ConsensusSegment,
     Document,
@@ -24,6 +25,7 @@ from annotations.models import (
 )
 from annotations.services import adjudication, codebook, coding
 from annotations.services.backup import backup_tables_cover_the_app
+from annotations.services.codebook_versions import codebook_publish
 from tests import factories
 
 # (model, how to find a project's rows)
@@ -32,6 +34,7 @@ TABLES = [
     (Membership, "project"),
     (Document, "project"),
     (Code, "project"),
+    (CodebookVersion, "project"),
     (Assignment, "document__project"),
     (Segment, "document__project"),
     (AdjudicationState, "document__project"),
@@ -43,7 +46,7 @@ ENTITIES = {
     "project": Project, "membership": Membership, "document": Document,
     "code": Code, "assignment": Assignment, "segment": Segment,
     "adjudication": AdjudicationState, "consensus": ConsensusSegment,
-    "rejection": ConsensusRejection,
+    "rejection": ConsensusRejection, "codebook_version": CodebookVersion,
 }  # fmt: skip
 SNAPSHOT_REFS = {
     "document": Document, "code": Code, "parent": Code, "merged_into": Code,
@@ -111,6 +114,14 @@ def canonical(project: Project, *, skip: frozenset = frozenset()) -> dict:
                     ref(target, obj.entity_id) if target else obj.entity_id
                 )
                 row["before"], row["after"] = snapshot(obj.before), snapshot(obj.after)
+            if model is CodebookVersion:
+                # Codes by rank; a code that no longer exists has no id.
+                row["snapshot"] = [
+                    {**r, "id": ref(Code, r["id"])}
+                    if r.get("id") in ranks[Code]
+                    else {k: v for k, v in r.items() if k != "id"}
+                    for r in obj.snapshot["codes"]
+                ]
             rows.append(row)
         result[model.__name__] = rows
     return result
@@ -151,10 +162,12 @@ def coded(study):
     )  # fmt: skip
     extra = codebook.code_create(project=s.project, actor=s.pi, name="extra")
     extra = extra[0] if isinstance(extra, tuple) else extra
+    codebook_publish(project=s.project, actor=s.pi, note="with extra")
     coding.segment_create(
         document=doc2, coder=s.coder2, code=extra, start=0, end=8, quote=text[0:8]
     )
     codebook.code_merge(source=extra, target=action, actor=s.pi)
+    codebook_publish(project=s.project, actor=s.pi, note="extra merged")
     codebook.code_retire(code=s.codes["platform"], actor=s.pi)
     for coder in (s.coder1, s.coder2):
         a = Assignment.objects.get(document=doc, coder=coder)
@@ -197,6 +210,14 @@ def test_backup_then_restore_after_loss_gives_back_every_row_exactly(coded, tmp_
     # Spot checks of what "exactly" means.
     seg = Segment.objects.filter(deleted_at__isnull=False).get()
     assert seg.version == 2 and seg.code.name == "platform" and seg.code.retired
+    # Version 1 names the merged code "extra" without its (gone) id, and its
+    # checksum still holds.
+    from annotations.services.codebook_versions import snapshot_checksum
+
+    v1 = CodebookVersion.objects.get(number=1)
+    extra = next(r for r in v1.snapshot["codes"] if r["name"] == "extra")
+    assert "id" not in extra and v1.checksum == snapshot_checksum(v1.snapshot)
+    assert Project.objects.get(slug="takedowns").codebook_version == 2
 
 
 def test_restore_as_a_copy_beside_the_original(coded, tmp_path):
@@ -340,3 +361,19 @@ def test_backup_of_an_unknown_project_fails_clearly(db, tmp_path):
 
 def test_every_model_of_the_app_is_backed_up():
     assert backup_tables_cover_the_app() == []
+
+
+def test_a_backup_made_before_codebook_versions_restores(coded, tmp_path):
+    path, older = tmp_path / "b.zip", tmp_path / "older.zip"
+    call_command("backup", "takedowns", "-o", str(path))
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(older, "w") as dst:
+        manifest = json.loads(src.read("manifest.json"))
+        del manifest["tables"]["codebook_version"]
+        for item in src.namelist():
+            if item not in ("manifest.json", "codebook_version.jsonl"):
+                dst.writestr(item, src.read(item))
+        dst.writestr("manifest.json", json.dumps(manifest))
+    call_command("restore", str(older), "--as", "older")
+    copy = Project.objects.get(slug="older")
+    assert not CodebookVersion.objects.filter(project=copy).exists()
+    assert Segment.objects.filter(document__project=copy).count() == 6
