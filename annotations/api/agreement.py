@@ -95,6 +95,11 @@ class AgreementResultSerializer(serializers.Serializer):
     note = serializers.CharField(allow_null=True)
 
 
+class CodebookVersionCountSerializer(serializers.Serializer):
+    version = serializers.IntegerField(allow_null=True)
+    segments = serializers.IntegerField()
+
+
 class AgreementSampleSerializer(serializers.Serializer):
     rule = serializers.ChoiceField(choices=["done", "all_coded"])
     description = serializers.CharField()
@@ -109,6 +114,13 @@ class AgreementSampleSerializer(serializers.Serializer):
     consensus_documents = serializers.IntegerField()
     segments = serializers.IntegerField()
     warnings = serializers.ListField(child=serializers.CharField())
+    codebook_versions = CodebookVersionCountSerializer(
+        many=True,
+        required=False,
+        help_text="Live segments of the sample per codebook version they were "
+        "coded under (version null: before the first); empty when the project "
+        "never published a version.",
+    )
     fingerprint = serializers.CharField()
     computed_at = serializers.DateTimeField()
     seconds = serializers.FloatField()

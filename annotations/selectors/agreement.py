@@ -20,6 +20,7 @@ when it is added.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,7 @@ from ..models import (
     AdjudicationState,
     Assignment,
     Code,
+    CodebookVersion,
     ConsensusSegment,
     Document,
     HistoryEvent,
@@ -68,6 +70,9 @@ class AgreementRows:
     code_labels: dict[int, str]
     code_colors: dict[int, str]
     warnings: list[str] = field(default_factory=list)
+    # Live segments of the sample per codebook version they were coded under
+    # (None: before the first); empty when the project never published one.
+    codebook_versions: dict[int | None, int] = field(default_factory=dict)
 
     @property
     def document_ids(self) -> list[int]:
@@ -250,6 +255,10 @@ def agreement_rows(
     if with_consensus:
         consensus = _with_consensus(project, segs, pairs, lengths, data)
         names[CONSENSUS_ID] = CONSENSUS_NAME
+    versions = codebook_versions_coded(project, pairs)
+    warnings = extra["warnings"]
+    if len(versions) > 1:
+        warnings = [*warnings, versions_warning(versions)]
     return AgreementRows(
         rule="all_coded" if all_coded else "done",
         data=data,
@@ -258,7 +267,50 @@ def agreement_rows(
         coder_names=names,
         code_labels=code_paths(project),
         code_colors=extra["colors"],
-        warnings=extra["warnings"],
+        warnings=warnings,
+        codebook_versions=versions,
+    )
+
+
+def codebook_versions_coded(
+    project: Project, pairs: np.ndarray
+) -> dict[int | None, int]:
+    """How many live segments of the (document, coder) ``pairs`` were coded
+    under each codebook version (None: before the first published one).
+
+    Read apart from the engine's arrays, and only once a version exists, so
+    projects without versions pay nothing for it.
+    """
+    if not pairs.size or not CodebookVersion.objects.filter(project=project).exists():
+        return {}
+    wanted = {(int(d), int(c)) for d, c in pairs.tolist()}
+    docs = sorted({d for d, _ in wanted})
+    counts: Counter = Counter()
+    for i in range(0, len(docs), 5000):  # bounded IN lists (SQLite's limit)
+        grouped = (
+            Segment.objects.filter(document_id__in=docs[i : i + 5000], deleted_at=None)
+            .values("document_id", "coder_id", "codebook_version")
+            .annotate(n=Count("pk"))
+            .values_list("document_id", "coder_id", "codebook_version", "n")
+            .order_by()
+        )
+        for doc, coder, version, n in grouped:
+            if (doc, coder) in wanted:
+                counts[version] += n
+    return dict(sorted(counts.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0)))
+
+
+def versions_warning(versions: dict[int | None, int]) -> str:
+    """The report's note when a sample mixes codebook versions."""
+    parts = [
+        f"{'before the first version' if v is None else f'v{v}'}: {n:,} segments"
+        for v, n in versions.items()
+    ]
+    return (
+        "The sample was coded under more than one codebook version ("
+        + "; ".join(parts)
+        + "); the coefficients pool them. The codebook page lists what changed "
+        "between versions."
     )
 
 

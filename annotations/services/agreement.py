@@ -8,8 +8,8 @@ name and shape are stable::
     {"project": slug,
      "sample": {"rule", "description", "documents", "external_ids", "coders",
                 "levels", "bootstrap", "seed", "confidence", "with_consensus",
-                "consensus_documents", "segments", "warnings", "fingerprint",
-                "computed_at", "seconds"},
+                "consensus_documents", "segments", "warnings",
+                "codebook_versions", "fingerprint", "computed_at", "seconds"},
      "results": [{"level", "code", "coefficient", "coders", "pair", "value",
                   "ci_low", "ci_high", "n_units", "n_documents", "note"}, ...]}
 
@@ -239,6 +239,9 @@ def _compute(
             else 0,
             "segments": int(data.seg_document.size),
             "warnings": rows.warnings,
+            "codebook_versions": [
+                {"version": v, "segments": n} for v, n in rows.codebook_versions.items()
+            ],
         },
         "results": results,
     }

@@ -3,6 +3,8 @@ gathered from the database (annotations/selectors/agreement.py)."""
 
 import numpy as np
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
 from annotations.models import (
     AdjudicationState,
@@ -256,3 +258,61 @@ def test_fingerprint_changes_with_the_data(coding):
     other = factories.DocumentFactory()
     factories.SegmentFactory(document=other)
     assert agreement_fingerprint(s.project) == fifth
+
+
+def _version(project, number):
+    from annotations.models import CodebookVersion
+
+    return CodebookVersion.objects.create(
+        project=project, number=number, snapshot={"codes": []}, checksum="0" * 64
+    )
+
+
+def test_without_published_versions_the_sample_has_no_version_counts(coding):
+    rows = agreement_rows(coding.project)
+    assert rows.codebook_versions == {}
+    assert not any("codebook version" in w for w in rows.warnings)
+
+
+def test_the_sample_counts_its_segments_per_codebook_version(coding):
+    s = coding
+    d0, d1, d2, _ = s.documents
+    _version(s.project, 1)
+    _version(s.project, 2)
+    live = Segment.objects.filter(document__project=s.project)
+    live.filter(document=d0).update(codebook_version=2)
+    live.filter(document=d1, coder=s.coder1).update(codebook_version=1)
+    # Outside the sample (d2: coder2 in progress) and deleted: not counted.
+    live.filter(document=d2).update(codebook_version=1)
+    gone = seg(d0, s.coder1, s.codes["platform"], 40, 50)
+    Segment.objects.filter(pk=gone.pk).update(
+        codebook_version=1, deleted_at=timezone.now()
+    )
+
+    rows = agreement_rows(s.project)
+    # d0: 4 segments under v2; d1: coder1's 1 under v1, coder2's 2 before any
+    assert rows.codebook_versions == {None: 2, 1: 1, 2: 4}
+    assert list(rows.codebook_versions) == [None, 1, 2]
+    (warning,) = [w for w in rows.warnings if "codebook version" in w]
+    assert "before the first version: 2 segments" in warning
+    assert "v1: 1 segments" in warning and "v2: 4 segments" in warning
+
+    report = agreement_report(s.project, bootstrap=0)
+    assert report["sample"]["codebook_versions"] == [
+        {"version": None, "segments": 2},
+        {"version": 1, "segments": 1},
+        {"version": 2, "segments": 4},
+    ]
+
+
+def test_a_sample_under_one_version_says_so_without_a_warning(coding, client):
+    s = coding
+    _version(s.project, 1)
+    Segment.objects.filter(document__project=s.project).update(codebook_version=1)
+    rows = agreement_rows(s.project)
+    assert rows.codebook_versions == {1: 7}
+    assert not any("codebook version" in w for w in rows.warnings)
+    client.force_login(s.pi)
+    page = client.get(reverse("agreement", args=[s.project.slug]), {"bootstrap": 0})
+    assert page.status_code == 200
+    assert "Coded under codebook v1." in page.content.decode()
