@@ -25,8 +25,9 @@ from ..sampling import (
     stratify_parse,
 )
 from ..selectors.sampling import metadata_keys, sample_strata
-from ..services.assignments import assignment_toggle, reliability_sample_draw
+from ..services.assignments import assignment_toggle
 from ..services.assignments import assignments_rebalance as rebalance_service
+from ..services.reliability_sample import reliability_sample_draw
 
 PER_PAGE = 50
 STATUS_FILTERS = {

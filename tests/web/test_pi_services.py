@@ -12,13 +12,10 @@ from annotations.models import (
     Segment,
 )
 from annotations.services import codebook, document_upload, projects
-from annotations.services.assignments import (
-    assignment_toggle,
-    assignments_rebalance,
-    reliability_sample_draw,
-)
+from annotations.services.assignments import assignment_toggle, assignments_rebalance
 from annotations.services.coding import segment_create
 from annotations.services.errors import ConflictError
+from annotations.services.reliability_sample import reliability_sample_draw
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from annotations.models import Assignment, HistoryEvent, Membership, Project
-from annotations.services.assignments import reliability_sample_draw
+from annotations.services.reliability_sample import reliability_sample_draw
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,8 @@ from django.db import transaction
 
 from ...models import Membership
 from ...sampling import Stratum, stratified_sample, stratify_parse
-from ...services.assignments import (
-    assignment_plan,
-    assignments_apply,
+from ...services.assignments import assignment_plan, assignments_apply
+from ...services.reliability_sample import (
     reliability_settings_record,
     reliability_strata,
 )
