@@ -8,6 +8,7 @@ from .views import (
     analysis,
     assignments,
     codebook,
+    codebook_versions,
     coding,
     documents,
     export,
@@ -57,6 +58,21 @@ urlpatterns = [
         "p/<slug:slug>/codebook/export.<str:fmt>",
         codebook.codebook_export,
         name="codebook_export",
+    ),
+    path(
+        "p/<slug:slug>/codebook/publish/",
+        codebook_versions.codebook_publish,
+        name="codebook_publish",
+    ),
+    path(
+        "p/<slug:slug>/codebook/versions/<int:number>/",
+        codebook_versions.codebook_version,
+        name="codebook_version",
+    ),
+    path(
+        "p/<slug:slug>/codebook/versions/<int:number>/export.<str:fmt>",
+        codebook_versions.codebook_version_export,
+        name="codebook_version_export",
     ),
     path("p/<slug:slug>/codebook/<int:code_id>/", codebook.code_edit, name="code_edit"),
     path(

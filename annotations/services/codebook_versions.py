@@ -79,6 +79,23 @@ class FieldChange:
     old: Any
     new: Any
 
+    @property
+    def old_text(self) -> str:
+        return _text(self.old)
+
+    @property
+    def new_text(self) -> str:
+        return _text(self.new)
+
+
+def _text(value: Any) -> str:
+    """A field's value for people: "(empty)" rather than nothing, 2 not 2.0."""
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
 
 @dataclass(frozen=True)
 class CodeChange:
@@ -264,6 +281,23 @@ def codebook_version_diff(version: CodebookVersion) -> CodebookDiff:
         .first()
     )
     return codebook_diff(previous, version.snapshot)
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: CodebookVersion
+    code_count: int
+
+
+def codebook_version_list(project: Project) -> list[VersionRow]:
+    """The project's versions, newest first, with who published them and
+    their number of codes (snapshots are a few kilobytes: read whole)."""
+    versions = (
+        CodebookVersion.objects.filter(project=project)
+        .select_related("created_by")
+        .order_by("-number")
+    )
+    return [VersionRow(v, len(v.snapshot.get("codes", []))) for v in versions]
 
 
 # --- writes -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from ..importers.codebook import parse_codebook_file
 from ..models import Code, Project
 from ..selectors.codebook import code_paths, code_tree, codebook_rows, segment_counts
 from ..services import codebook as service
+from ..services import codebook_versions
 from ..services.errors import ConflictError, InputError
 from ..services.imports import codebook_import as codebook_import_service
 from ..uploads import upload_read
@@ -77,6 +78,26 @@ def _context(project: Project, **extra) -> dict:
     return {"project": project, "is_pi": True, "active": "codebook", **extra}
 
 
+def versions_context(project: Project, **extra) -> dict:
+    """What the page's Versions section shows (views/codebook_versions.py)."""
+    return {
+        "status": codebook_versions.codebook_status(project),
+        "versions": codebook_versions.codebook_version_list(project),
+        "note_max_length": codebook_versions.NOTE_MAX_LENGTH,
+        **extra,
+    }
+
+
+def page_context(project: Project, **extra) -> dict:
+    """The whole Codebook page: the tree, the form, the versions."""
+    return _context(
+        project,
+        tree=code_tree(project),
+        form=CodeForm(project=project, initial={"color": "#ffe08a"}),
+        **versions_context(project, **extra),
+    )
+
+
 def _form_errors(form: forms.Form, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
@@ -86,16 +107,7 @@ def _form_errors(form: forms.Form, exc: ValidationError) -> None:
 @require_GET
 def codebook(request: HttpRequest, slug: str) -> HttpResponse:
     project = _project(request, slug)
-    tree = code_tree(project)
-    return render(
-        request,
-        "annotations/codebook.html",
-        _context(
-            project,
-            tree=tree,
-            form=CodeForm(project=project, initial={"color": "#ffe08a"}),
-        ),  # fmt: skip
-    )
+    return render(request, "annotations/codebook.html", page_context(project))
 
 
 @login_required
@@ -287,12 +299,7 @@ def codebook_import(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request,
             "annotations/codebook.html",
-            _context(
-                project,
-                tree=code_tree(project),
-                form=CodeForm(project=project),
-                import_problems=problems,
-            ),  # fmt: skip
+            page_context(project, import_problems=problems),
             status=getattr(exc, "status", 400),
         )
     except ValidationError as exc:
@@ -350,10 +357,12 @@ def _error(request: HttpRequest, project: Project, exc: Exception) -> HttpRespon
         if isinstance(exc, ValidationError)
         else ("The request was not understood.")
     )
-    context = _context(
-        project, tree=code_tree(project),
-        form=CodeForm(project=project), error=text,
-    )  # fmt: skip
     if request.htmx:
+        context = _context(project, tree=code_tree(project), error=text)
         return render(request, "annotations/codebook.html#tree", context)
-    return render(request, "annotations/codebook.html", context, status=400)
+    return render(
+        request,
+        "annotations/codebook.html",
+        page_context(project, error=text),
+        status=400,
+    )
