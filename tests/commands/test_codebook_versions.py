@@ -1,0 +1,110 @@
+"""manage.py codebook_publish and codebook_export."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from annotations.models import CodebookVersion, HistoryEvent
+from annotations.services import codebook
+
+pytestmark = pytest.mark.django_db
+
+
+def test_publish_then_export_a_version(study, tmp_path, capsys):
+    call_command("codebook_publish", "takedowns", "--note", "Pilot done", "--by", "pi")
+    out = capsys.readouterr().out
+    version = CodebookVersion.objects.get()
+    assert out.strip() == (
+        f"published codebook v1 of takedowns: 4 codes, sha256 {version.checksum}"
+    )
+    assert (version.note, version.created_by) == ("Pilot done", study.pi)
+    event = HistoryEvent.objects.get(entity="codebook_version")
+    assert event.via == "command" and event.user == study.pi
+    codebook.code_update(
+        code=study.codes["actor"], actor=study.pi, changes={"name": "actors"}
+    )
+    call_command("codebook_publish", "takedowns")  # no --by: no user
+    assert CodebookVersion.objects.get(number=2).created_by is None
+
+    call_command("codebook_export", "takedowns", "--codebook-version", "1")
+    first = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    names = [c["name"] for c in first["codes"]]
+    assert "actor" in names and "actors" not in names and "id" not in first["codes"][0]
+    call_command("codebook_export", "takedowns")  # the codebook now
+    now = json.loads(capsys.readouterr().out)
+    assert "actors" in [c["name"] for c in now["codes"]]
+
+    path = tmp_path / "v1.csv"
+    call_command(
+        "codebook_export", "takedowns", "--codebook-version", "1",
+        "--format", "csv", "--output", str(path),
+    )  # fmt: skip
+    assert capsys.readouterr().out.strip() == f"wrote 4 codes of takedowns to {path}"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("name,parent,description,") and len(lines) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1.csv"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope"], "no project with slug 'nope'"),
+        (["takedowns", "--by", "ghost"], "no user 'ghost'"),
+        (["takedowns", "--by", "coder1"], "coder1 is not a PI of takedowns"),
+        (["takedowns", "--note", "x" * 2001], "the limit is 2,000"),
+    ],
+)
+def test_publish_refusals_write_nothing(study, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("codebook_publish", *args)
+    assert not CodebookVersion.objects.exists()
+    assert not HistoryEvent.objects.filter(entity="codebook_version").exists()
+
+
+def test_publishing_an_unchanged_codebook_is_refused(study):
+    call_command("codebook_publish", "takedowns")
+    with pytest.raises(CommandError, match="not changed since version 1"):
+        call_command("codebook_publish", "takedowns")
+    assert CodebookVersion.objects.count() == 1
+
+
+def test_export_of_a_missing_version_is_refused(study, tmp_path):
+    out = tmp_path / "x.json"
+    with pytest.raises(CommandError, match="takedowns has no codebook version 3"):
+        call_command(
+            "codebook_export", "takedowns", "--codebook-version", "3", "--output",
+            str(out),
+        )  # fmt: skip
+    assert not out.exists()
+    with pytest.raises(CommandError, match="no project with slug"):
+        call_command("codebook_export", "nope")
+
+
+@pytest.mark.slow
+def test_publish_exits_non_zero_from_the_shell(tmp_path):
+    """The real process: a readable line on stderr and exit status 1."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR,
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+
+    assert manage("migrate", "-v", "0").returncode == 0
+    manage("create_project", "p", "--name", "P")
+    for args, message in [
+        (["codebook_publish", "nope"], "no project with slug 'nope'"),
+        (["codebook_publish", "p"], "The codebook has no codes yet"),
+        (["codebook_export", "p", "--codebook-version", "1"], "no codebook version 1"),
+    ]:
+        result = manage(*args)
+        assert result.returncode == 1, result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr
