@@ -7,6 +7,7 @@ from . import exports as export_views
 from . import views
 from .adjudication import AdjudicationView, ConsensusView
 from .agreement import AgreementView
+from .codebook_versions import CodebookVersionDetailView, CodebookVersionListView
 from .history import HistoryView
 
 router = DefaultRouter()
@@ -36,6 +37,16 @@ urlpatterns = [
         "projects/<slug:slug>/adjudication/",
         AdjudicationView.as_view(),
         name="api_project_adjudication",
+    ),
+    path(
+        "projects/<slug:slug>/codebook/versions/",
+        CodebookVersionListView.as_view(),
+        name="api_project_codebook_versions",
+    ),
+    path(
+        "projects/<slug:slug>/codebook/versions/<int:number>/",
+        CodebookVersionDetailView.as_view(),
+        name="api_project_codebook_version",
     ),
     path(
         "projects/<slug:slug>/history/",
