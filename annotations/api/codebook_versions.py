@@ -4,6 +4,8 @@ published codebook versions, read-only. Every member reads them, coders too
 the Codebook page or with ``manage.py codebook_publish``.
 """
 
+import re
+
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -16,6 +18,7 @@ from ..services.codebook_versions import codebook_version_diff
 from .permissions import ProjectMember
 from .views import READ_ERRORS, SLUG, Pagination
 
+NUMBER_TEXT = re.compile(r"[0-9]{1,9}")
 NUMBER = OpenApiParameter(
     "number", OpenApiTypes.INT, OpenApiParameter.PATH,
     description="The version's number (1, 2, ...).",
@@ -117,8 +120,12 @@ class CodebookVersionDetailView(ProjectVersions, generics.GenericAPIView):
         responses={200: CodebookVersionDetailSerializer, **READ_ERRORS},
         tags=["codes"],
     )
-    def get(self, request, slug: str, number: int):
-        version = self.get_queryset().filter(number=number).first()
+    def get(self, request, slug: str, number: str):
+        # Any text reaches the view, so that a bad number is the API's JSON 404
+        # rather than the site's HTML one.
+        if not NUMBER_TEXT.fullmatch(number):
+            raise Http404("No such codebook version.")
+        version = self.get_queryset().filter(number=int(number)).first()
         if version is None:
             raise Http404("No such codebook version.")
         return Response(self.get_serializer(version).data)

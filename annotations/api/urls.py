@@ -44,7 +44,7 @@ urlpatterns = [
         name="api_project_codebook_versions",
     ),
     path(
-        "projects/<slug:slug>/codebook/versions/<int:number>/",
+        "projects/<slug:slug>/codebook/versions/<str:number>/",
         CodebookVersionDetailView.as_view(),
         name="api_project_codebook_version",
     ),

@@ -98,3 +98,10 @@ def test_documented_in_the_schema(api, study):
     assert {"number", "note", "checksum", "code_count", "snapshot", "changes"} <= set(
         props
     )
+
+
+@pytest.mark.parametrize("number", ["0", "x", "null,null", "1.0", "99999999999"])
+def test_a_bad_number_is_a_json_404(api, study, published, number):
+    response = api(study.pi).get(f"{LIST}{number}/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
