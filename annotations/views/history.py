@@ -92,8 +92,9 @@ def describe(event: HistoryEvent, codes: dict, users: dict) -> str:
             for k in keys
         )
     data = after or before
-    shown = [k for k in ("code", "coder", "status", "role", "name", "decision", "note",
-                         "quote", "sources", "source") if k in data]  # fmt: skip
+    shown = [k for k in ("code", "coder", "status", "role", "name", "number",
+                         "decision", "note", "quote", "sources", "source")
+             if k in data]  # fmt: skip
     span = (
         f"[{data['start']}, {data['end']}) "
         if "start" in data and "end" in data

@@ -207,3 +207,10 @@ def test_the_coding_page_shows_the_version_to_coders(client, study):
     page = client.get(page_url).content.decode()
     heading = re.search(r'<h2 id="codebook-h">(.*?)</h2>', page).group(1)
     assert re.sub(r"<[^>]+>", "", heading) == "Codebook v2"
+
+
+def test_the_history_page_shows_the_publish(pi_client, study):
+    pi_client.post(publish_url(), {"note": "After the pilot"})
+    page = pi_client.get(url("history", "takedowns")).content.decode()
+    assert "codebook_version" in page
+    assert "number: 1; note: After the pilot" in page
