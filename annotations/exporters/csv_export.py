@@ -17,8 +17,8 @@ from .rows import ExportContext, SegmentRow, iso_utc
 
 SEGMENT_COLUMNS = [
     "project", "segment_id", "document_id", "external_id", "title", "source",
-    "published", "coder", "code", "code_path", "code_id", "start", "end",
-    "quote", "memo", "created", "updated",
+    "published", "coder", "code", "code_path", "code_id", "codebook_version",
+    "start", "end", "quote", "memo", "created", "updated",
 ]  # fmt: skip
 DOCUMENT_COLUMNS = [
     "document_id", "external_id", "title", "source", "url", "published",
@@ -102,7 +102,8 @@ def segments_csv(ctx: ExportContext, rows: Iterable[SegmentRow]) -> Iterator[str
     """One line per segment; the consensus appears as the coder "consensus".
 
     Columns: :data:`SEGMENT_COLUMNS`. ``start``/``end`` are code points,
-    half-open, so ``text[start:end] == quote``; times are UTC ISO 8601.
+    half-open, so ``text[start:end] == quote``; times are UTC ISO 8601;
+    ``codebook_version`` is empty for coding before the first version.
     """
     line = CsvLines()
     yield line(SEGMENT_COLUMNS)
@@ -118,14 +119,23 @@ def segments_csv(ctx: ExportContext, rows: Iterable[SegmentRow]) -> Iterator[str
     for s in rows:
         yield line(
             (project, s.id, *docs[s.document_id], coders[s.coder], *codes[s.code_id],
+             "" if s.codebook_version is None else s.codebook_version,
              s.start, s.end, s.quote, s.memo, iso_utc(s.created), iso_utc(s.updated))
         )  # fmt: skip
 
 
-# The integer columns of segments.csv (written bare, never quoted).
+# The integer columns of segments.csv (written bare, never quoted; the
+# codebook version may be empty).
 _SEGMENT_INTS = frozenset(
     SEGMENT_COLUMNS.index(c)
-    for c in ("segment_id", "document_id", "code_id", "start", "end")
+    for c in (
+        "segment_id",
+        "document_id",
+        "code_id",
+        "codebook_version",
+        "start",
+        "end",
+    )
 )
 
 
@@ -146,7 +156,7 @@ def segments_csv_bytes(rows: Iterable[bytes]) -> Iterator[bytes]:
             continue
         cells = csv.reader(io.StringIO(chunk.decode("utf-8"), newline=""))
         yield "".join(
-            line([int(v) if i in _SEGMENT_INTS else v for i, v in enumerate(row)])
+            line([int(v) if i in _SEGMENT_INTS and v else v for i, v in enumerate(row)])
             for row in cells
         ).encode("utf-8")
 

@@ -1,7 +1,8 @@
 """``segments.dta`` and ``document_codes.dta``: the CSV tables for Stata 14+.
 
 Coder and code are int32 (``long``) variables with value labels (username,
-0 = consensus; code id -> code path); every variable has a label; quotes and
+0 = consensus; code id -> code path); ``codebook_version`` is an int32, Stata
+missing ``.`` before the first version; every variable has a label; quotes and
 memos are ``strL`` so text of any length survives; times are ``%tc`` in UTC
 (Stata has no time zones, the labels say UTC).
 """
@@ -22,6 +23,10 @@ from .stata import (
     write_dta_chunks,
 )
 from .stata_cells import UNIX_EPOCH_MS, stata_days
+
+CODEBOOK_VERSION_LABEL = (
+    "Codebook version the segment was coded under (missing: before the first)"
+)
 
 
 def _label(text: str) -> str:
@@ -71,6 +76,7 @@ def segments_dta(
         DtaColumn("coder", "Coder (0 = consensus)", "long", value_labels="coder"),
         DtaColumn("code", "Code (value label: code path)", "long", value_labels="code"),
         _text_column("code_path", "Code path (parent/child)", (c.path for c in ctx.codes)),
+        DtaColumn("codebook_version", CODEBOOK_VERSION_LABEL, "long"),
         DtaColumn("start", "Start offset, code points from 0 (inclusive)", "long"),
         DtaColumn("end_", "End offset, code points (exclusive)", "long"),
         DtaColumn("quote", "Quoted text: usubstr(text, start+1, end_-start)", "strl"),
@@ -96,7 +102,8 @@ def segments_dta(
             yield [
                 np.full(len(c), slug, dtype=f"S{columns[0].width}"), c.id,
                 c.document_id, external[d], title[d], source[d], published[d],
-                c.coder, c.code_id, paths[k], c.start, c.end, c.quote, c.memo,
+                c.coder, c.code_id, paths[k], c.codebook_version, c.start, c.end,
+                c.quote, c.memo,
                 c.created_ms + UNIX_EPOCH_MS, c.updated_ms + UNIX_EPOCH_MS,
             ]  # fmt: skip
 

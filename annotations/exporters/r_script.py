@@ -35,7 +35,7 @@ from .rows import ExportContext
 
 SEGMENT_TYPES = {
     "segment_id": "integer", "document_id": "integer", "code_id": "integer",
-    "start": "integer", "end": "integer",
+    "codebook_version": "integer", "start": "integer", "end": "integer",
 }  # fmt: skip
 SEGMENT_LABELS = {
     "project": "Project (slug)",
@@ -49,6 +49,8 @@ SEGMENT_LABELS = {
     "code": "Code name",
     "code_path": "Code path (parent/child), levels in codebook order",
     "code_id": "Code id",
+    "codebook_version": "Codebook version the segment was coded under (NA: before "
+    "the first); codebook/v<N>.json in the bundles",
     "start": "Start offset, code points from 0 (inclusive)",
     "end": "End offset, code points (exclusive): substr(text, start + 1, end)",
     "quote": "Quoted text",

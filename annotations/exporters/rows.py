@@ -77,6 +77,8 @@ class SegmentRow(NamedTuple):
     memo: str
     created: dt.datetime
     updated: dt.datetime
+    # The codebook version the segment was coded under; None before the first.
+    codebook_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class SegmentColumns:
     memo: Sequence[bytes]
     created_ms: np.ndarray
     updated_ms: np.ndarray
+    # int64, masked where the segment has no codebook version.
+    codebook_version: np.ma.MaskedArray
 
     def __len__(self) -> int:
         return len(self.id)
@@ -107,14 +111,13 @@ def segment_columns(
 
     >>> t = dt.datetime(1970, 1, 1, 0, 0, 1, 999, tzinfo=dt.UTC)
     >>> chunk = next(segment_columns([SegmentRow(7, 1, 2, 3, 0, 4, "é", "", t, t)]))
-    >>> chunk.quote, chunk.created_ms.tolist()
-    ([b'\\xc3\\xa9'], [1000])
+    >>> chunk.quote, chunk.created_ms.tolist(), chunk.codebook_version.tolist()
+    ([b'\\xc3\\xa9'], [1000], [None])
     """
     it = iter(rows)
     while batch := list(itertools.islice(it, size)):
-        ids, docs, coders, codes, starts, ends, quotes, memos, made, changed = zip(
-            *batch, strict=True
-        )
+        (ids, docs, coders, codes, starts, ends, quotes, memos, made, changed,
+         versions) = zip(*batch, strict=True)  # fmt: skip
         numbers = (ids, docs, coders, codes, starts, ends)
         yield SegmentColumns(
             *(np.array(c, dtype=np.int64) for c in numbers),
@@ -122,7 +125,25 @@ def segment_columns(
             memo=[m.encode("utf-8") for m in memos],
             created_ms=np.array([unix_ms(t) for t in made], dtype=np.int64),
             updated_ms=np.array([unix_ms(t) for t in changed], dtype=np.int64),
+            codebook_version=codebook_versions(
+                np.array([NO_VERSION if v is None else v for v in versions],
+                         dtype=np.int64)
+            ),
         )  # fmt: skip
+
+
+# Stands for "no codebook version" where a number is needed (the PostgreSQL
+# read sends it for NULL): versions are positive.
+NO_VERSION = -1
+
+
+def codebook_versions(numbers: np.ndarray) -> np.ma.MaskedArray:
+    """Codebook version numbers with :data:`NO_VERSION` masked (missing).
+
+    >>> codebook_versions(np.array([2, -1])).tolist()
+    [2, None]
+    """
+    return np.ma.MaskedArray(numbers, mask=numbers == NO_VERSION)
 
 
 class CoverageRow(NamedTuple):

@@ -20,6 +20,7 @@ from ..exporters.names import code_variables
 from ..exporters.rows import (
     CONSENSUS_KEY,
     CONSENSUS_NAME,
+    NO_VERSION,
     CodeInfo,
     CoderInfo,
     CountRow,
@@ -28,6 +29,7 @@ from ..exporters.rows import (
     ExportContext,
     SegmentColumns,
     SegmentRow,
+    codebook_versions,
 )
 from ..models import (
     AdjudicationState,
@@ -211,13 +213,13 @@ def segment_rows(project: Project, filt: ExportFilter) -> Iterator[SegmentRow]:
     if coded is not None:
         qs = coded.order_by("document_id", "coder_id", "start", "end", "id").values_list(
             "id", "document_id", "coder_id", "code_id", "start", "end", "quote",
-            "memo", "created_at", "updated_at",
+            "memo", "created_at", "updated_at", "codebook_version",
         )  # fmt: skip
         streams.append(SegmentRow._make(r) for r in qs.iterator(chunk_size=CHUNK))
     if consensus is not None:
         qs = consensus.order_by("document_id", "start", "end", "id").values_list(
             "id", "document_id", "code_id", "start", "end", "quote", "memo",
-            "decided_at", "updated_at",
+            "decided_at", "updated_at", "codebook_version",
         )  # fmt: skip
         streams.append(
             SegmentRow(r[0], r[1], CONSENSUS_KEY, *r[2:])
@@ -401,6 +403,7 @@ COPY (
   SELECT {slug}, s.id, d.id, NULLIF(d.external_id, ''), NULLIF(d.title, ''),
          NULLIF(d.source, ''), to_char(d.published, 'YYYY-MM-DD'),
          NULLIF(w.name, ''), NULLIF(c.name, ''), NULLIF(c.path, ''), c.id,
+         s.codebook_version,
          s.start, s."end", NULLIF(s.quote, ''), NULLIF(s.memo, ''),
          replace(date_trunc('second', s.created AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z',
          replace(date_trunc('second', s.updated AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z'
@@ -415,7 +418,7 @@ COPY (
 _SPANS_SQL = """
 SELECT x.id, x.document_id, {coder} AS coder, {rank}::bigint AS rank, x.code_id,
        x.start, x."end", x.quote, x.memo, x.{created} AS created,
-       x.updated_at AS updated
+       x.updated_at AS updated, x.codebook_version
 FROM {table} x WHERE x.document_id = d.id AND x.deleted_at IS NULL{where}
 """
 
@@ -522,7 +525,7 @@ _PG_EPOCH_US = 946_684_800_000_000
 # they are stored: converting them in SQL took half the query's time.
 _SEGMENT_COLUMNS_SQL = """
 SELECT s.id, s.document_id, s.coder, s.code_id, s.start, s."end", s.quote,
-       s.memo, s.created, s.updated
+       s.memo, s.created, s.updated, COALESCE(s.codebook_version, {no_version})
 FROM {document} d CROSS JOIN LATERAL ({spans}) s
 WHERE d.project_id = {project}
 ORDER BY d.id, s.rank, s.start, s."end", s.id
@@ -550,6 +553,7 @@ def segment_column_chunks(
         document=psql.Identifier(Document._meta.db_table),
         spans=psql.SQL(" UNION ALL ").join(spans),
         project=psql.Placeholder("project"),
+        no_version=psql.Literal(NO_VERSION),
     )
     # A server-side cursor without WITH HOLD lives in a transaction.
     with (
@@ -563,8 +567,9 @@ def segment_column_chunks(
             cells = list(zip(*rows, strict=True))
             numbers = [np.array(c, dtype=np.int64) for c in cells[:6]]
             yield SegmentColumns(
-                *numbers, cells[6], cells[7], _unix_ms(cells[8]), _unix_ms(cells[9])
-            )
+                *numbers, cells[6], cells[7], _unix_ms(cells[8]), _unix_ms(cells[9]),
+                codebook_versions(np.array(cells[10], dtype=np.int64)),
+            )  # fmt: skip
 
 
 def _unix_ms(stamps: Iterable[bytes]) -> np.ndarray:

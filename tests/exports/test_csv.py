@@ -34,8 +34,8 @@ def test_segments_csv_rows_quotes_and_text(coded, tmp_path):
     assert rows == len(df) == coded.live_count
     assert list(df.columns) == [
         "project", "segment_id", "document_id", "external_id", "title", "source",
-        "published", "coder", "code", "code_path", "code_id", "start", "end",
-        "quote", "memo", "created", "updated",
+        "published", "coder", "code", "code_path", "code_id", "codebook_version",
+        "start", "end", "quote", "memo", "created", "updated",
     ]  # fmt: skip
     texts = dict(Document.objects.values_list("id", "text"))
     for row in df.itertuples():

@@ -61,8 +61,11 @@ def tricky(coded):
         updated_at=timezone.localtime(timezone.now()),
     )
     ConsensusSegment.objects.filter(pk=coded.consensus[0].pk).update(
-        memo="consensus\r\nmemo", quote='q"uote'
+        memo="consensus\r\nmemo", quote='q"uote', codebook_version=3
     )
+    # Codebook versions beside empty ones, in rows with and without a \r.
+    for seg, version in zip(segs[:6], [1, 2, None, 12, None, 1], strict=True):
+        Segment.objects.filter(pk=seg.pk).update(codebook_version=version)
     return coded
 
 
@@ -70,6 +73,7 @@ def test_copy_bytes_equal_python_bytes_unfiltered(tricky):
     filt = exports.export_filter_build(project=tricky.project)
     expected = python_bytes(tricky.project, filt)
     assert b"\r" in expected and "🎉".encode() in expected
+    assert b",12," in expected and b",3," in expected
     assert expected.count(b"\n") > tricky.live_count
     assert copy_bytes(tricky.project, filt) == expected
 

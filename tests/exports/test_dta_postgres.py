@@ -63,8 +63,10 @@ def tricky(coded):
     )
     Segment.objects.filter(pk=third.pk).update(memo="memo beside a quote ✓")
     ConsensusSegment.objects.filter(pk=coded.consensus[0].pk).update(
-        memo=LONG_MEMO, quote='q"uote'
+        memo=LONG_MEMO, quote='q"uote', codebook_version=3
     )
+    Segment.objects.filter(pk=first.pk).update(codebook_version=1)
+    Segment.objects.filter(pk=third.pk).update(codebook_version=2)
     return coded
 
 
@@ -86,6 +88,12 @@ def test_fast_file_equals_python_file(tricky, tmp_path):
     raw, _ = pyreadstat.read_dta(str(path))
     assert LONG_MEMO in set(raw.memo) and "memo beside a quote ✓" in set(raw.memo)
     assert "منصة 📱" in set(raw.code_path)
+    coders = raw[raw.coder != 0]
+    versions = dict(zip(coders.segment_id, coders.codebook_version, strict=True))
+    assert versions[tricky.segments[0].pk] == 1 and versions[tricky.segments[2].pk] == 2
+    assert pd.isna(versions[tricky.segments[1].pk])
+    assert sorted(raw.codebook_version[raw.coder == 0].fillna(0)) == [0, 3]
+    assert raw.codebook_version.isna().sum() == tricky.live_count - 3
 
 
 @pytest.mark.parametrize("filters", CASES)
