@@ -23,8 +23,8 @@ from .rows import ExportContext, iso_utc
 
 CONSENSUS_COLUMNS = [
     "project", "segment_id", "rejection_id", "document_id", "external_id",
-    "coder", "code", "code_path", "code_id", "start", "end", "quote",
-    "decision", "support", "n_coders", "n_source_coders", "source_coders",
+    "coder", "code", "code_path", "code_id", "codebook_version", "start", "end",
+    "quote", "decision", "support", "n_coders", "n_source_coders", "source_coders",
     "source_segment_ids", "sources_changed", "decided_by", "decided_at",
     "updated_at", "note",
 ]  # fmt: skip
@@ -53,6 +53,8 @@ CONSENSUS_LABELS = {
     "code": "Code name",
     "code_path": "Code path (parent/child), levels in codebook order",
     "code_id": "Code id",
+    "codebook_version": "Codebook version the segment was coded (or decided) "
+    "under; NA: before the first",
     "start": "Start offset, code points from 0 (inclusive)",
     "end": "End offset, code points (exclusive): substr(text, start + 1, end)",
     "quote": "Quoted text",
@@ -101,6 +103,7 @@ class DecisionRow(NamedTuple):
     document_id: int
     coder: str
     code_id: int
+    codebook_version: int | None  # None: before the first version
     start: int
     end: int
     quote: str
@@ -170,7 +173,9 @@ def consensus_csv(ctx: ExportContext, rows: Iterable[DecisionRow]) -> Iterator[s
         yield line(
             (project, r.segment_id, "" if r.rejection_id is None else r.rejection_id,
              r.document_id, ctx.documents[r.document_id].external_id, r.coder,
-             *codes[r.code_id], r.start, r.end, r.quote, r.decision,
+             *codes[r.code_id],
+             "" if r.codebook_version is None else r.codebook_version,
+             r.start, r.end, r.quote, r.decision,
              support(k, r.n_coders), r.n_coders, k, SEPARATOR.join(r.source_coders),
              SEPARATOR.join(map(str, r.source_segment_ids)), int(r.sources_changed),
              r.decided_by, iso_utc(r.decided_at), iso_utc(r.updated_at), r.note)

@@ -242,8 +242,8 @@ def _consensus_r() -> Iterator[str]:
     yield '# "consensus") and per coder\'s segment a rejection left out (decision\n'
     yield '# "reject"). table(consensus$decision, consensus$support) sums it up.\n'
     integers = (
-        "segment_id", "rejection_id", "document_id", "code_id", "start", "end",
-        "n_coders", "n_source_coders", "sources_changed",
+        "segment_id", "rejection_id", "document_id", "code_id", "codebook_version",
+        "start", "end", "n_coders", "n_source_coders", "sources_changed",
     )  # fmt: skip
     yield from _read(
         "consensus", "consensus.csv", CONSENSUS_COLUMNS,

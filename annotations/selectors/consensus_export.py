@@ -33,7 +33,7 @@ BATCH = 2000
 # The columns read, in the order the rows unpack them (the first four sort).
 _CONSENSUS_FIELDS = (
     "document_id", "start", "end", "id", "code_id", "quote", "decision",
-    "decided_by__username", "decided_at", "updated_at", "note",
+    "decided_by__username", "decided_at", "updated_at", "note", "codebook_version",
 )  # fmt: skip
 _REJECTED_ORDER = (
     "consensusrejection__document_id", "segment__start", "segment__end",
@@ -44,6 +44,7 @@ _REJECTED_FIELDS = (
     "segment_id", "segment__code_id", "segment__quote", "consensusrejection_id",
     "segment__coder__username", "consensusrejection__decided_by__username",
     "consensusrejection__decided_at", "consensusrejection__note",
+    "segment__codebook_version",
 )  # fmt: skip
 _STATE_FIELDS = (
     "document_id", "status", "adjudicated_at", "adjudicator__username",
@@ -143,10 +144,12 @@ def _decision_batch(batch: list[tuple[int, tuple]]) -> Iterator[DecisionRow]:
     )  # fmt: skip
     for kind, row in batch:
         if kind == 0:
-            doc, start, end, pk, code, quote, decision, by, at, updated, note = row
+            (doc, start, end, pk, code, quote, decision, by, at, updated, note,
+             version) = row  # fmt: skip
             sources, rejection, coder = consensus_sources[pk], None, CONSENSUS_NAME
         else:
-            doc, start, end, pk, code, quote, rejection, coder, by, at, note = row
+            (doc, start, end, pk, code, quote, rejection, coder, by, at, note,
+             version) = row  # fmt: skip
             sources, updated, decision = rejection_sources[rejection], at, REJECT
         # A source changed after the decision, as the adjudication page marks it.
         changed = any(
@@ -159,6 +162,7 @@ def _decision_batch(batch: list[tuple[int, tuple]]) -> Iterator[DecisionRow]:
             document_id=doc,
             coder=coder,
             code_id=code,
+            codebook_version=version,
             start=start,
             end=end,
             quote=quote,

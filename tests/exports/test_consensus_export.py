@@ -202,8 +202,8 @@ def expected_consensus(a: Adjudicated) -> list[list]:
         ids = ";".join(str(i) for i in sorted(segs[n].pk for n in sources))
         return [
             "takedowns", c.pk, "", c.document_id, external[c.document_id],
-            "consensus", code.name, path[code.name], code.pk, c.start, c.end,
-            c.quote, decision, support, n_coders[c.document_id], len(coders),
+            "consensus", code.name, path[code.name], code.pk, version(c),
+            c.start, c.end, c.quote, decision, support, n_coders[c.document_id], len(coders),
             ";".join(coders), ids, changed, "pi", iso(c.decided_at),
             iso(c.updated_at), c.note,
         ]  # fmt: skip
@@ -214,11 +214,16 @@ def expected_consensus(a: Adjudicated) -> list[list]:
         ids = ";".join(str(i) for i in sorted(segs[n].pk for n in sources))
         return [
             "takedowns", seg.pk, r.pk, r.document_id, external[r.document_id],
-            seg.coder.username, code.name, path[code.name], code.pk, seg.start,
-            seg.end, seg.quote, "reject", support, n_coders[r.document_id],
+            seg.coder.username, code.name, path[code.name], code.pk, version(seg),
+            seg.start, seg.end, seg.quote, "reject", support, n_coders[r.document_id],
             len(coders), ";".join(coders), ids, 0, "pi", iso(r.decided_at),
             iso(r.decided_at), r.note,
         ]  # fmt: skip
+
+    def version(obj) -> int | str:
+        """The segment's codebook version as stored now; empty for none."""
+        number = type(obj).objects.get(pk=obj.pk).codebook_version
+        return "" if number is None else number
 
     codes_by_id = {c.pk: c for c in codes.values()}
     path = {name: name for name in codes} | {"law_enforcement": "actor/law_enforcement"}
@@ -254,8 +259,8 @@ def csv_text(header, rows) -> str:
 
 CONSENSUS_HEADER = [
     "project", "segment_id", "rejection_id", "document_id", "external_id",
-    "coder", "code", "code_path", "code_id", "start", "end", "quote",
-    "decision", "support", "n_coders", "n_source_coders", "source_coders",
+    "coder", "code", "code_path", "code_id", "codebook_version", "start", "end",
+    "quote", "decision", "support", "n_coders", "n_source_coders", "source_coders",
     "source_segment_ids", "sources_changed", "decided_by", "decided_at",
     "updated_at", "note",
 ]  # fmt: skip
@@ -280,6 +285,30 @@ def test_consensus_csv_holds_every_decision_byte_for_byte(adjudicated, tmp_path)
         assert (
             texts[int(r["document_id"])][int(r["start"]) : int(r["end"])] == r["quote"]
         )
+
+
+def test_consensus_csv_has_the_codebook_version_of_each_row(adjudicated, tmp_path):
+    """A consensus row: the version the consensus segment was decided under; a
+    rejected row: the version the coder's segment was coded under; empty for
+    none."""
+    a = adjudicated
+    ConsensusSegment.objects.filter(pk=a.made["auto"].pk).update(codebook_version=2)
+    ConsensusSegment.objects.filter(pk=a.made["arabic"].pk).update(codebook_version=1)
+    Segment.objects.filter(pk=a.segs["removed1"].pk).update(codebook_version=1)
+    Segment.objects.filter(pk=a.segs["flag2"].pk).update(codebook_version=3)
+    path, _ = export(a.study.project, "consensus.csv", tmp_path)
+    assert path.read_text(encoding="utf-8") == csv_text(
+        CONSENSUS_HEADER, expected_consensus(a)
+    )
+    versions = {
+        (r["coder"] == "consensus", int(r["segment_id"])): r["codebook_version"]
+        for r in read(path)
+    }
+    assert versions.pop((True, a.made["auto"].pk)) == "2"
+    assert versions.pop((True, a.made["arabic"].pk)) == "1"
+    assert versions.pop((False, a.segs["removed1"].pk)) == "1"
+    assert versions.pop((False, a.segs["flag2"].pk)) == "3"
+    assert set(versions.values()) == {""}  # the other 7 rows
 
 
 def test_undone_decisions_and_deleted_consensus_are_left_out(adjudicated, tmp_path):
