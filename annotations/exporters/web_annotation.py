@@ -8,7 +8,9 @@ every annotation. Each annotation:
   code points) and a ``TextQuoteSelector`` (``exact`` plus 32 code points of
   ``prefix`` and ``suffix``);
 - ``body``: a ``SpecificResource`` with purpose ``classifying`` whose
-  ``source`` is the code's IRI, a ``TextualBody`` with purpose ``tagging``
+  ``source`` is the code's IRI (with ``schema:version``, the codebook version
+  the segment was coded under, when it has one: the context's ``schema``
+  prefix is http://schema.org/), a ``TextualBody`` with purpose ``tagging``
   holding the code path, and the memo as a ``commenting`` ``TextualBody``;
 - ``creator``: the coder (a ``Person``; the consensus is an ``Organization``).
 
@@ -41,8 +43,12 @@ def annotation(
     coder_iri = iris.get(("user", coder.key))
     if coder_iri is None:
         coder_iri = iris[("user", coder.key)] = f"urn:uuid:{user_guid(slug, coder)}"
+    classifying = {"type": "SpecificResource", "purpose": "classifying",
+                   "source": code_iri}  # fmt: skip
+    if s.codebook_version is not None:
+        classifying["schema:version"] = s.codebook_version
     body: list[dict] = [
-        {"type": "SpecificResource", "purpose": "classifying", "source": code_iri},
+        classifying,
         {"type": "TextualBody", "purpose": "tagging", "value": code.path,
          "format": "text/plain"},
     ]  # fmt: skip
