@@ -1,7 +1,9 @@
 """Zip bundles: ``bundle.zip`` (every format) and ``r_bundle.zip`` (CSVs and
-``load.R``), each with a ``README.txt`` and, for the full bundle, a
-``MANIFEST.json`` with the SHA-256 of every file so a reader can check that
-nothing changed since the export."""
+``load.R``), each with a ``README.txt``, every published codebook version
+(``codebook/v<N>.json`` and ``.csv``: the segments' ``codebook_version``
+refers to them) and, for the full bundle, a ``MANIFEST.json`` with the
+SHA-256 of every file so a reader can check that nothing changed since the
+export."""
 
 import hashlib
 import json
@@ -11,11 +13,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..sampling import stratify_label
-from .rows import ExportContext
+from .codebook import codebook_file_csv, codebook_file_rows
+from .rows import CodebookVersionInfo, ExportContext, iso_utc
 
 DESCRIPTIONS = {
     "segments.csv": "One row per coded segment: document, coder, code and code path, "
-    "start, end, quote, memo, times (UTC ISO 8601).",
+    "codebook version, start, end, quote, memo, times (UTC ISO 8601).",
     "documents.csv": "One row per document with its metadata (meta_<key> columns), "
     "length in code points and SHA-256 of the text.",
     "document_codes.csv": "One row per document and coder (and the consensus): "
@@ -51,8 +54,8 @@ DESCRIPTIONS = {
     "codebook.qdc": "REFI-QDA 1.5 codebook (codes with hierarchy and colours).",
     "annotations.jsonld": "W3C Web Annotation JSON-LD: one annotation per segment "
     "with position and quote selectors.",
-    "MANIFEST.json": "Project, export time, software version, codebook hash, row "
-    "counts and the SHA-256 of every file.",
+    "MANIFEST.json": "Project, export time, software version, codebook hash, the "
+    "codebook versions, row counts and the SHA-256 of every file.",
 }
 OFFSETS = (
     "Offsets: start and end are half-open [start, end) intervals counted in "
@@ -120,6 +123,7 @@ def readme_text(
         lines.append(f"  {name}: {DESCRIPTIONS.get(name, '')}")
     for name, why in (left_out or {}).items():
         lines.append(f"  {name}: left out, {why}")
+    lines += ["", codebook_versions_text(ctx)]
     if ctx.reliability_sample:
         lines += ["", reliability_text(ctx.reliability_sample)]
     lines += ["", OFFSETS, "", "Text is UTF-8 without a byte order mark; CSV files use "
@@ -150,6 +154,87 @@ def reliability_text(sample: Mapping[str, object]) -> str:
     )
 
 
+def version_file(number: int, suffix: str) -> str:
+    """The bundle's name of a codebook version's file: ``codebook/v3.json``."""
+    return f"codebook/v{number}.{suffix}"
+
+
+def version_json(version: CodebookVersionInfo) -> str:
+    """A version's snapshot as JSON: ``{"codes": [...]}`` in codebook order,
+    each code with its ``id`` (segments.csv's ``code_id``) and then the
+    fields of the codebook file, which the codebook import reads back.
+
+    The version's checksum is the SHA-256 of the same codes without ``id``
+    as canonical JSON (sorted keys, no spaces, UTF-8). Keys are written in
+    one order whatever the database stored them in.
+    """
+    codes = [
+        {"id": raw.get("id"), **row}
+        for raw, row in zip(
+            version.codes, codebook_file_rows(version.codes), strict=True
+        )
+    ]
+    return json.dumps({"codes": codes}, ensure_ascii=False, indent=2) + "\n"
+
+
+def codebook_version_files(ctx: ExportContext) -> dict[str, str]:
+    """``codebook/v<N>.json`` (:func:`version_json`) and ``codebook/v<N>.csv``
+    (the codebook file's CSV, as the Codebook page writes it) for every
+    published codebook version, oldest first: the bundles' members besides
+    the export's own files."""
+    return {name: text for v in ctx.codebook_versions for name, text in _files_of(v)}
+
+
+def _files_of(version: CodebookVersionInfo) -> list[tuple[str, str]]:
+    return [
+        (version_file(version.number, "json"), version_json(version)),
+        (version_file(version.number, "csv"), codebook_file_csv(version.codes)),
+    ]
+
+
+def codebook_versions_text(ctx: ExportContext) -> str:
+    """The README's paragraph on the codebook versions.
+
+    >>> import datetime as dt
+    >>> from annotations.exporters.rows import CodebookVersionInfo
+    >>> made = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
+    >>> v = [CodebookVersionInfo(n, made, "", "", {"codes": []}) for n in (1, 2)]
+    >>> ctx = ExportContext("P", "p", made, "1", [], [], [], {},
+    ...                     codebook_versions=v, codebook_version=2)
+    >>> print(codebook_versions_text(ctx))  # doctest: +NORMALIZE_WHITESPACE
+    Codebook versions: version 2 is the current one (published
+    2025-03-01T09:00:00Z; 2 published). Each segment's codebook_version
+    (segments.csv, segments.dta, consensus.csv, annotations.jsonld) is the version
+    its code and boundaries were set under, empty when that was before the first;
+    codebook/v<N>.json (each code with its id, the code_id of segments.csv) and
+    codebook/v<N>.csv hold version N's codebook.
+    """
+    versions = ctx.codebook_versions
+    if not versions:
+        return (
+            "Codebook versions: none published yet, so codebook_version is empty "
+            "for every segment."
+        )
+    current = next(
+        (v for v in versions if v.number == ctx.codebook_version), versions[-1]
+    )
+    return (
+        f"Codebook versions: version {current.number} is the current one "
+        f"(published {iso_utc(current.created_at)}; {len(versions)} published). "
+        "Each segment's codebook_version (segments.csv, segments.dta, "
+        "consensus.csv, annotations.jsonld) is the version its code and boundaries "
+        "were set under, empty when that was before the first; codebook/v<N>.json "
+        "(each code with its id, the code_id of segments.csv) and codebook/v<N>.csv "
+        "hold version N's codebook."
+    )
+
+
+def _text_entry(text: str, rows: int) -> dict:
+    data = text.encode("utf-8")
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+            "rows": rows}  # fmt: skip
+
+
 def manifest(
     ctx: ExportContext,
     files: Mapping[str, Path],
@@ -164,6 +249,21 @@ def manifest(
         "software": {"name": "coding workbench", "version": ctx.software_version},
         "filters": dict(filters),
         "codebook_sha256": codebook_hash(ctx),
+        "codebook_version": ctx.codebook_version,
+        "codebook_versions": [
+            {
+                "number": v.number,
+                "created_at": iso_utc(v.created_at),
+                "note": v.note,
+                "checksum": v.checksum,
+                "codes": len(v.codes),
+                "files": [
+                    version_file(v.number, "json"),
+                    version_file(v.number, "csv"),
+                ],
+            }
+            for v in ctx.codebook_versions
+        ],
         "reliability_sample": ctx.reliability_sample,
         "offsets": "half-open [start, end) in Unicode code points",
         "files": {
@@ -173,7 +273,12 @@ def manifest(
                 **({"rows": rows[name]} if name in rows else {}),
             }
             for name, path in files.items()
-        },  # fmt: skip
+        }  # fmt: skip
+        | {
+            name: _text_entry(text, len(v.codes))
+            for v in ctx.codebook_versions
+            for name, text in _files_of(v)
+        },
     }
 
 

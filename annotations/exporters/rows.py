@@ -64,6 +64,27 @@ class DocumentInfo:
     metadata: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CodebookVersionInfo:
+    """A published codebook version: its number, when, the note on what
+    changed, the SHA-256 recorded when it was published, and its snapshot
+    (the codebook rows as they were)."""
+
+    number: int
+    created_at: dt.datetime
+    note: str
+    checksum: str
+    snapshot: object  # the JSON stored: {"codes": [...]} or a list of codes
+
+    @property
+    def codes(self) -> list:
+        """The snapshot's code rows, whichever of the two shapes it has."""
+        codes = self.snapshot
+        if isinstance(codes, dict):
+            codes = codes.get("codes")
+        return codes if isinstance(codes, list) else []
+
+
 class SegmentRow(NamedTuple):
     """One coded span (a coder's segment or a consensus segment)."""
 
@@ -180,6 +201,10 @@ class ExportContext:
     # How the reliability sample was last drawn (share, coders_per_document,
     # seed, stratified_by); None when it never was.
     reliability_sample: dict | None = None
+    # The project's published codebook versions, oldest first, and the
+    # number of the current one (None before the first is published).
+    codebook_versions: list[CodebookVersionInfo] = field(default_factory=list)
+    codebook_version: int | None = None
 
     @cached_property
     def code_by_id(self) -> dict[int, CodeInfo]:

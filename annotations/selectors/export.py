@@ -21,6 +21,7 @@ from ..exporters.rows import (
     CONSENSUS_KEY,
     CONSENSUS_NAME,
     NO_VERSION,
+    CodebookVersionInfo,
     CodeInfo,
     CoderInfo,
     CountRow,
@@ -35,6 +36,7 @@ from ..models import (
     AdjudicationState,
     Assignment,
     Code,
+    CodebookVersion,
     ConsensusSegment,
     Document,
     Membership,
@@ -345,7 +347,17 @@ def export_context(
         documents=export_documents(project),
         filter_text=filter_text(filt, coders),
         reliability_sample=reliability_sample(project),
+        codebook_versions=export_codebook_versions(project),
+        codebook_version=project.codebook_version,
     )
+
+
+def export_codebook_versions(project: Project) -> list[CodebookVersionInfo]:
+    """The project's published codebook versions with their snapshots,
+    oldest first (a few, each the size of the codebook)."""
+    fields = ("number", "created_at", "note", "checksum", "snapshot")
+    qs = CodebookVersion.objects.filter(project=project).order_by("number")
+    return [CodebookVersionInfo(*row) for row in qs.values_list(*fields)]
 
 
 def reliability_sample(project: Project) -> dict | None:

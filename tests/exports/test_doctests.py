@@ -8,7 +8,7 @@ import pytest
 MODULES = [
     "annotations.exporters.names", "annotations.exporters.matrix",
     "annotations.exporters.rows", "annotations.exporters.codebook",
-    "annotations.exporters.consensus",
+    "annotations.exporters.consensus", "annotations.exporters.bundle",
     "annotations.exporters.stata_cells",
     "annotations.exporters.r_script", "annotations.exporters.refi_qda",
     "annotations.importers.refi_qda", "annotations.services.qdpx",
