@@ -1,5 +1,6 @@
 """Reads of a project's codebook."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,21 +80,39 @@ def segment_counts(project: Project) -> dict[int, int]:
     return project_tallies(project).by_code
 
 
-def codebook_rows(project: Project) -> list[dict[str, Any]]:
+def codebook_rows(
+    project: Project, *, codes: Iterable[Code] | None = None
+) -> list[dict[str, Any]]:
     """Every code (retired ones included) as a row of the codebook file, with
     its parent as a path, parents before children; each row also carries the
-    code's ``id``, which the files leave out (:func:`~annotations.exporters.codebook.codebook_file_rows`) and a
+    code's ``id``, which the files leave out
+    (:func:`~annotations.exporters.codebook.codebook_file_rows`) and a
     published version's snapshot keeps, to tell a renamed code from a new one.
+
+    ``codes``: every code of the project, if the caller has loaded them (the
+    Codebook page's tree), to save the query.
     """
-    paths = code_paths(project)
+    codes = sorted(
+        Code.objects.filter(project=project) if codes is None else codes,
+        key=lambda c: (c.order, c.pk),
+    )
+    names = {c.pk: (c.parent_id, c.name) for c in codes}
+
+    def path(pk: int) -> str:
+        parts, seen = [], 0
+        while pk in names and seen < 100:  # a cycle would be a corrupt codebook
+            pk, name = names[pk]
+            parts.append(name)
+            seen += 1
+        return "/".join(reversed(parts))
+
     rows = []
-    for code in Code.objects.filter(project=project).order_by(
-        "parent_id", "order", "id"
-    ):
+    for code in codes:
         row: dict[str, Any] = {"id": code.pk}
         row.update({f: getattr(code, f) for f in CODEBOOK_FILE_FIELDS if f != "parent"})
-        row["parent"] = paths.get(code.parent_id, "") if code.parent_id else ""
+        row["parent"] = path(code.parent_id) if code.parent_id else ""
         rows.append(row)
+    # Stable: siblings stay in (order, id) order.
     rows.sort(
         key=lambda r: (
             r["parent"].count("/") if r["parent"] else -1,

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import EllipsisType
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -24,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..exporters.codebook import codebook_file_rows
-from ..models import CodebookVersion, Project
+from ..models import Code, CodebookVersion, Project
 from ..selectors.codebook import codebook_rows
 from .history import history_record
 
@@ -237,9 +238,12 @@ def _compare(
 # --- reads ------------------------------------------------------------------------
 
 
-def codebook_snapshot(project: Project) -> dict[str, Any]:
-    """The project's codebook now, as a version would freeze it."""
-    return {"codes": codebook_rows(project)}
+def codebook_snapshot(
+    project: Project, *, codes: Iterable[Code] | None = None
+) -> dict[str, Any]:
+    """The project's codebook now, as a version would freeze it (``codes``:
+    all of them, if the caller has them loaded)."""
+    return {"codes": codebook_rows(project, codes=codes)}
 
 
 @dataclass(frozen=True)
@@ -259,10 +263,20 @@ class CodebookStatus:
         return self.latest.number + 1 if self.latest else 1
 
 
-def codebook_status(project: Project) -> CodebookStatus:
-    """The last version and what changed since ("changed since v3")."""
-    latest = CodebookVersion.objects.filter(project=project).order_by("-number").first()
-    now = codebook_snapshot(project)
+def codebook_status(
+    project: Project,
+    *,
+    latest: CodebookVersion | None | EllipsisType = ...,
+    codes: Iterable[Code] | None = None,
+) -> CodebookStatus:
+    """The last version and what changed since ("changed since v3").
+    ``latest`` (None: no version yet) and ``codes`` save their queries when
+    the caller has them."""
+    if latest is ...:
+        latest = (
+            CodebookVersion.objects.filter(project=project).order_by("-number").first()
+        )
+    now = codebook_snapshot(project, codes=codes)
     return CodebookStatus(
         latest,
         codebook_diff(latest.snapshot if latest else None, now),
@@ -291,7 +305,11 @@ class VersionRow:
 
 def codebook_version_list(project: Project) -> list[VersionRow]:
     """The project's versions, newest first, with who published them and
-    their number of codes (snapshots are a few kilobytes: read whole)."""
+    their number of codes (snapshots are a few kilobytes: read whole). No
+    query before the first version (the project's number says there is none).
+    """
+    if project.codebook_version is None:
+        return []
     versions = (
         CodebookVersion.objects.filter(project=project)
         .select_related("created_by")

@@ -78,23 +78,35 @@ def _context(project: Project, **extra) -> dict:
     return {"project": project, "is_pi": True, "active": "codebook", **extra}
 
 
-def versions_context(project: Project, **extra) -> dict:
-    """What the page's Versions section shows (views/codebook_versions.py)."""
+def versions_context(project: Project, tree=None, **extra) -> dict:
+    """What the page's Versions section shows (views/codebook_versions.py);
+    ``tree``, the page's code tree if loaded, saves reading the codes again."""
+    versions = codebook_versions.codebook_version_list(project)
+    status = codebook_versions.codebook_status(
+        project,
+        latest=versions[0].version if versions else None,
+        codes=None if tree is None else _tree_codes(tree),
+    )
     return {
-        "status": codebook_versions.codebook_status(project),
-        "versions": codebook_versions.codebook_version_list(project),
+        "status": status,
+        "versions": versions,
         "note_max_length": codebook_versions.NOTE_MAX_LENGTH,
         **extra,
     }
 
 
+def _tree_codes(nodes) -> list[Code]:
+    return [c for n in nodes for c in (n.code, *_tree_codes(n.children))]
+
+
 def page_context(project: Project, **extra) -> dict:
     """The whole Codebook page: the tree, the form, the versions."""
+    tree = code_tree(project)
     return _context(
         project,
-        tree=code_tree(project),
+        tree=tree,
         form=CodeForm(project=project, initial={"color": "#ffe08a"}),
-        **versions_context(project, **extra),
+        **versions_context(project, tree, **extra),
     )
 
 

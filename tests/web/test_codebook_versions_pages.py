@@ -214,3 +214,26 @@ def test_the_history_page_shows_the_publish(pi_client, study):
     page = pi_client.get(url("history", "takedowns")).content.decode()
     assert "codebook_version" in page
     assert "number: 1; note: After the pilot" in page
+
+
+def test_the_page_reads_the_versions_in_one_query(pi_client, study):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            assert pi_client.get(url("codebook", "takedowns")).status_code == 200
+        return len(ctx.captured_queries)
+
+    pi_client.get(url("codebook", "takedowns"))  # warm the counts' cache
+    before = queries()
+    codebook_publish(project=study.project, actor=study.pi)
+    pi_client.get(url("codebook", "takedowns"))
+    one = queries()
+    assert one == before + 1  # the versions (none read before the first)
+    for i in range(4):
+        codebook.code_update(code=study.codes["actor"], actor=study.pi,
+                             changes={"example": f"e{i}"})  # fmt: skip
+        codebook_publish(project=study.project, actor=study.pi)
+    pi_client.get(url("codebook", "takedowns"))
+    assert queries() == one
