@@ -326,3 +326,21 @@ def test_merged_segments_record_the_current_version(study):
     assert Segment.objects.get(pk=moved.pk).codebook_version == 1
     event = HistoryEvent.objects.filter(entity="segment", action="merge").latest("pk")
     assert event.after["codebook_version"] == 1
+
+
+def test_a_refi_qda_import_records_the_version(study, tmp_path):
+    from django.core.management import call_command
+
+    create(study)
+    path = tmp_path / "p.qdpx"
+    call_command(
+        "export", "takedowns", "--format", "project.qdpx", "--output", str(path)
+    )
+    copy = factories.ProjectFactory(slug="copy")
+    factories.CodeFactory(project=copy, name="seed")
+    assert codebook_publish(project=copy, actor=None).number == 1
+    call_command("import_qdpx", "copy", str(path))
+    recorded = Segment.objects.filter(document__project=copy).values_list(
+        "codebook_version", flat=True
+    )
+    assert list(recorded) == [1]
