@@ -1,6 +1,6 @@
 """segments.csv straight from PostgreSQL's ``COPY``, in two streams.
 
-The database does nearly all the work of this export (formatting 17 cells a
+The database does nearly all the work of this export (formatting 18 cells a
 row), on one core per connection. A large project is split at its middle
 document: a second connection copies the second half into a temporary file
 while this one streams the first, both reading one snapshot

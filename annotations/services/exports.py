@@ -334,7 +334,8 @@ class _Export:
             extra = {
                 "README.txt": bundle_exporter.readme_text(
                     self.ctx, names, coder_cols, left_out=left_out
-                )
+                ),
+                **bundle_exporter.codebook_version_files(self.ctx),
             }
             if manifest:
                 content = bundle_exporter.manifest(

@@ -349,11 +349,6 @@ def test_a_version_file_imports_back_as_that_codebook(versioned, tmp_path, suffi
             assert getattr(code, field) == row[field]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/exports.py write_zip does not add "
-    "bundle.codebook_version_files(ctx) to the zip yet (not this helper's file)",
-)
 def test_bundles_hold_the_version_files(versioned, tmp_path):
     for name in ("bundle.zip", "r_bundle.zip"):
         path = export(versioned.project, name, tmp_path)
