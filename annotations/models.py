@@ -222,7 +222,9 @@ class CodebookVersion(models.Model):
     number = models.PositiveIntegerField()
     note = models.TextField(blank=True)
     snapshot = models.JSONField(help_text="The codebook as its JSON export writes it.")
-    checksum = models.CharField(max_length=64, help_text="SHA-256 of the snapshot.")
+    checksum = models.CharField(
+        max_length=64, help_text="SHA-256 of the snapshot without code ids."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

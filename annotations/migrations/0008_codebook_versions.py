@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('number', models.PositiveIntegerField()),
                 ('note', models.TextField(blank=True)),
                 ('snapshot', models.JSONField(help_text='The codebook as its JSON export writes it.')),
-                ('checksum', models.CharField(help_text='SHA-256 of the snapshot.', max_length=64)),
+                ('checksum', models.CharField(help_text='SHA-256 of the snapshot without code ids.', max_length=64)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
                 ('project', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='codebook_versions', to='annotations.project')),
