@@ -310,8 +310,10 @@ class SegmentSerializer(serializers.ModelSerializer):
         model = Segment
         fields = [
             "id", "document", "coder", "code", "start", "end", "quote", "memo",
-            "client_id", "version", "created", "updated", "deleted",
+            "client_id", "version", "codebook_version", "created", "updated",
+            "deleted",
         ]  # fmt: skip
+        read_only_fields = ["codebook_version"]
 
 
 class SegmentCreateSerializer(serializers.Serializer):

@@ -235,6 +235,26 @@ def test_segment_create_idempotent_and_validated(api, study):
     assert Segment.objects.count() == 1
 
 
+def test_segments_carry_the_codebook_version_they_were_coded_under(api, study):
+    from annotations.services.codebook_versions import codebook_publish
+
+    client = api(study.coder1)
+    doc = study.documents[0]
+    body = {
+        "document": doc.pk, "code": study.codes["actor"].pk, "start": 0, "end": 7,
+        "quote": doc.text[:7], "codebook_version": 9,
+    }  # fmt: skip
+    before = client.post(f"{BASE}/segments/", body, format="json")
+    assert before.status_code == 201 and before.json()["codebook_version"] is None
+    codebook_publish(project=study.project, actor=study.pi)
+    after = client.post(f"{BASE}/segments/", body | {"start": 8, "end": 19,
+                        "quote": doc.text[8:19]}, format="json")  # fmt: skip
+    assert after.status_code == 201 and after.json()["codebook_version"] == 1
+    listed = client.get(f"{BASE}/segments/", {"document": doc.pk}).json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert sorted(r["codebook_version"] or 0 for r in rows) == [0, 1]
+
+
 def test_segment_not_assigned_is_400(api, study):
     Assignment.objects.filter(coder=study.coder1, document=study.documents[1]).delete()
     doc = study.documents[1]
