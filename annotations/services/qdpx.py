@@ -262,7 +262,8 @@ def qdpx_import(
                     "start": s.start,
                     "end": s.end,
                     "source": source,
-                },
+                }
+                | _version_of(s),
                 via=via,
             )  # fmt: skip
             for s in segments
@@ -282,3 +283,10 @@ def qdpx_import(
         "assignments_created": len(new_assignments),
         "not_imported": list(parsed.skipped),
     }
+
+
+def _version_of(segment: Segment) -> dict:
+    """The codebook version for a segment's history row, once there is one."""
+    if segment.codebook_version is None:
+        return {}
+    return {"codebook_version": segment.codebook_version}

@@ -307,6 +307,9 @@ def test_imported_segments_record_the_version(study, v1, on_postgres):
     assert list(
         Segment.objects.filter(document=doc).values_list("codebook_version", flat=True)
     ) == [1, 1]
+    events = HistoryEvent.objects.filter(entity="segment", document=doc)
+    assert [e.after["codebook_version"] for e in events] == [1, 1]
+    assert {e.after["source"] for e in events} == {"x.csv"}
 
 
 def test_merged_segments_record_the_current_version(study):
@@ -344,3 +347,5 @@ def test_a_refi_qda_import_records_the_version(study, tmp_path):
         "codebook_version", flat=True
     )
     assert list(recorded) == [1]
+    (event,) = HistoryEvent.objects.filter(project=copy, entity="segment")
+    assert event.after["codebook_version"] == 1
