@@ -10,6 +10,11 @@ The reliability sample (DESIGN.md):
 * ``all_coded=True`` (``rule="all_coded"``): documents that two or more
   coders worked on, a coder counting when their assignment is in progress
   or done or when they have a live segment in the document.
+* ``codebook_version=N``: of those documents, only the ones where every
+  counted coder's live segments were all coded under codebook version N (a
+  counted coder with no segment there coded nothing under N). A document
+  where a counted coder has a segment under another version, or before the
+  first, is left out whole, and counted in ``left_out_other_versions``.
 
 Soft-deleted segments never count. The consensus (adjudicated segments) is an
 extra coder, ``consensus``, on the sample's documents whose adjudication has
@@ -73,6 +78,9 @@ class AgreementRows:
     # Live segments of the sample per codebook version they were coded under
     # (None: before the first); empty when the project never published one.
     codebook_versions: dict[int | None, int] = field(default_factory=dict)
+    # The codebook_version option, and the documents it left out.
+    codebook_version: int | None = None
+    left_out_other_versions: int = 0
 
     @property
     def document_ids(self) -> list[int]:
@@ -213,7 +221,11 @@ def _keys(doc: np.ndarray, coder: np.ndarray, base: int) -> np.ndarray:
 
 
 def agreement_rows(
-    project: Project, *, all_coded: bool = False, with_consensus: bool = False
+    project: Project,
+    *,
+    all_coded: bool = False,
+    with_consensus: bool = False,
+    codebook_version: int | None = None,
 ) -> AgreementRows:
     """The project's reliability sample (see the module docstring) as engine
     input, with names for ids."""
@@ -225,6 +237,14 @@ def agreement_rows(
     )
     sample = docs[per_doc >= 2] if pairs.size else np.zeros(0, np.int64)
     pairs = pairs[np.isin(pairs[:, 0], sample)]
+    left_out = np.zeros(0, np.int64)
+    if codebook_version is not None:
+        # Whole documents go, never single segments: without its v1 segment
+        # a coder would look as if they had not coded that passage, a
+        # disagreement that nobody made.
+        left_out = _other_version_documents(project, pairs, codebook_version)
+        sample = sample[~np.isin(sample, left_out)]
+        pairs = pairs[np.isin(pairs[:, 0], sample)]
     base = int(max(pairs[:, 1].max(initial=0), segs[:, 1].max(initial=0))) + 2
     keep = np.isin(
         _keys(segs[:, 0], segs[:, 1], base), _keys(pairs[:, 0], pairs[:, 1], base)
@@ -259,6 +279,8 @@ def agreement_rows(
     warnings = extra["warnings"]
     if len(versions) > 1:
         warnings = [*warnings, versions_warning(versions)]
+    if left_out.size:
+        warnings = [*warnings, left_out_warning(int(left_out.size), codebook_version)]
     return AgreementRows(
         rule="all_coded" if all_coded else "done",
         data=data,
@@ -269,7 +291,33 @@ def agreement_rows(
         code_colors=extra["colors"],
         warnings=warnings,
         codebook_versions=versions,
+        codebook_version=codebook_version,
+        left_out_other_versions=int(left_out.size),
     )
+
+
+def _other_version_documents(
+    project: Project, pairs: np.ndarray, number: int
+) -> np.ndarray:
+    """The documents of ``pairs`` where a counted coder has a live segment
+    coded under a codebook version other than ``number`` (or before the
+    first), sorted."""
+    if not pairs.size:
+        return np.zeros(0, np.int64)
+    # exclude() on a nullable column keeps the NULLs: before the first version.
+    other = (
+        Segment.objects.filter(document__project=project, deleted_at=None)
+        .exclude(codebook_version=number)
+        .values_list("document_id", "coder_id")
+        .distinct()
+        .order_by()
+    )
+    found = np.asarray(list(other), dtype=np.int64).reshape(-1, 2)
+    base = int(max(pairs[:, 1].max(), found[:, 1].max(initial=0))) + 2
+    counted = np.isin(
+        _keys(found[:, 0], found[:, 1], base), _keys(pairs[:, 0], pairs[:, 1], base)
+    )
+    return np.unique(found[counted, 0])
 
 
 def codebook_versions_coded(
@@ -311,6 +359,15 @@ def versions_warning(versions: dict[int | None, int]) -> str:
         + "; ".join(parts)
         + "); the coefficients pool them. The codebook page lists what changed "
         "between versions."
+    )
+
+
+def left_out_warning(n: int, number: int | None) -> str:
+    """The report's note on the documents the codebook version left out."""
+    return (
+        f"{n:,} document{'' if n == 1 else 's'} of the sample left out: a coder "
+        f"counted there has segments coded under another codebook version than "
+        f"v{number} (or before the first)."
     )
 
 

@@ -9,7 +9,8 @@ name and shape are stable::
      "sample": {"rule", "description", "documents", "external_ids", "coders",
                 "levels", "bootstrap", "seed", "confidence", "with_consensus",
                 "consensus_documents", "segments", "warnings",
-                "codebook_versions", "fingerprint", "computed_at", "seconds"},
+                "codebook_versions", "codebook_version", "left_out_other_versions",
+                "fingerprint", "computed_at", "seconds"},
      "results": [{"level", "code", "coefficient", "coders", "pair", "value",
                   "ci_low", "ci_high", "n_units", "n_documents", "note"}, ...]}
 
@@ -19,6 +20,15 @@ the adjudicated version; with it, the span level adds precision and recall
 of each coder with the consensus as the reference). A report is computed once
 per change of the data and parameters and stored in
 :class:`~annotations.models.AgreementCache`.
+
+``codebook_version=N`` reports the coding done under one published codebook
+version: the sample keeps only the documents where every counted coder's
+live segments were all coded under N (a counted coder without segments
+there coded nothing under N); a document where one of them has a segment
+under another version, or before the first, is left out whole and counted
+in ``sample["left_out_other_versions"]``. Single segments are never dropped:
+a coder's v1 segment, taken away, would read as a passage they did not
+code, a disagreement nobody made.
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..disagreement import document_disagreements
-from ..models import AgreementCache, Document, Project
+from ..models import AgreementCache, CodebookVersion, Document, Project
 from ..selectors.agreement import (
     CONSENSUS_ID,
     RULES,
@@ -74,16 +84,24 @@ class AgreementParams:
     with_consensus: bool
     bootstrap: int
     seed: int
+    codebook_version: int | None = None
 
     @property
     def key(self) -> str:
-        """The cache key of the parameters (the data has its fingerprint)."""
-        return (
+        """The cache key of the parameters (the data has its fingerprint).
+
+        Without a codebook version the key is the one reports had before the
+        option existed, so their cached entries stay valid.
+        """
+        key = (
             f"v{PAYLOAD_VERSION};"
             f"levels={','.join(self.levels)};all_coded={int(self.all_coded)};"
             f"consensus={int(self.with_consensus)};bootstrap={self.bootstrap};"
             f"seed={self.seed}"
         )
+        if self.codebook_version is not None:
+            key += f";codebook_version={self.codebook_version}"
+        return key
 
 
 def agreement_params(
@@ -93,8 +111,11 @@ def agreement_params(
     with_consensus: bool = False,
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    codebook_version: int | None = None,
 ) -> AgreementParams:
-    """Checked parameters; a ``ValidationError`` says what is wrong."""
+    """Checked parameters; a ``ValidationError`` says what is wrong. Whether
+    ``codebook_version`` is published is the project's to say:
+    :func:`agreement_payload` checks it."""
     errors: dict[str, str] = {}
     wanted = tuple(dict.fromkeys(levels)) if levels else LEVELS
     unknown = [lv for lv in wanted if lv not in LEVELS]
@@ -109,6 +130,12 @@ def agreement_params(
         )
     if not isinstance(seed, int) or not 0 <= seed < 2**32:
         errors["seed"] = "seed must be a whole number from 0 to 4294967295"
+    if codebook_version is not None and (
+        not isinstance(codebook_version, int)
+        or isinstance(codebook_version, bool)
+        or codebook_version < 1
+    ):
+        errors["codebook_version"] = "codebook_version must be a whole number from 1"
     if errors:
         raise ValidationError(errors)
     # The engine's order, whatever order they were asked in: stable cache keys.
@@ -118,7 +145,32 @@ def agreement_params(
         with_consensus=bool(with_consensus),
         bootstrap=bootstrap,
         seed=seed,
+        codebook_version=codebook_version,
     )
+
+
+def codebook_version_check(project: Project, number: int | None) -> None:
+    """A ``ValidationError`` unless ``number`` is None or a version the
+    project published."""
+    if number is None:
+        return
+    # Compared in Python: a huge number never reaches the database's integer.
+    published = sorted(
+        CodebookVersion.objects.filter(project=project).values_list("number", flat=True)
+    )
+    if number in published:
+        return
+    if not published:
+        message = (
+            f"codebook version {number} does not exist: the project has not "
+            "published a codebook version yet"
+        )
+    else:
+        message = (
+            f"codebook version {number} does not exist: the project published "
+            f"{', '.join(f'v{n}' for n in published)}"
+        )
+    raise ValidationError({"codebook_version": message})
 
 
 def agreement_report(
@@ -129,6 +181,7 @@ def agreement_report(
     with_consensus: bool = False,
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    codebook_version: int | None = None,
     use_cache: bool = True,
     engine: Engine = compute_agreement,
 ) -> dict[str, Any]:
@@ -141,7 +194,7 @@ def agreement_report(
     """
     params = agreement_params(
         levels=levels, all_coded=all_coded, with_consensus=with_consensus,
-        bootstrap=bootstrap, seed=seed,
+        bootstrap=bootstrap, seed=seed, codebook_version=codebook_version,
     )  # fmt: skip
     return agreement_payload(project, params, use_cache=use_cache, engine=engine)[
         "report"
@@ -157,7 +210,9 @@ def agreement_payload(
 ) -> dict[str, Any]:
     """``{"report": <agreement_report>, "documents": [...]}``: the report and
     the sample's documents ranked by disagreement (for the page), computed
-    together and cached together."""
+    together and cached together. Raises ``ValidationError`` when
+    ``params.codebook_version`` is not one of the project's versions."""
+    codebook_version_check(project, params.codebook_version)
     fingerprint = agreement_fingerprint(project)
     if use_cache:
         hit = (
@@ -168,6 +223,10 @@ def agreement_payload(
             .first()
         )
         if hit is not None:
+            # Entries stored before the codebook_version option were computed
+            # without it (their key has none): these are their true values.
+            hit["report"]["sample"].setdefault("codebook_version", None)
+            hit["report"]["sample"].setdefault("left_out_other_versions", 0)
             return hit
     started = time.perf_counter()
     payload = _compute(project, params, engine)
@@ -208,7 +267,10 @@ def _compute(
     project: Project, params: AgreementParams, engine: Engine
 ) -> dict[str, Any]:
     rows = agreement_rows(
-        project, all_coded=params.all_coded, with_consensus=params.with_consensus
+        project,
+        all_coded=params.all_coded,
+        with_consensus=params.with_consensus,
+        codebook_version=params.codebook_version,
     )
     kw = {"levels": params.levels, "bootstrap": params.bootstrap, "seed": params.seed,
           "confidence": CONFIDENCE}  # fmt: skip
@@ -221,11 +283,17 @@ def _compute(
         ]
         results = _merged(results, extra, params.levels, rows)
     data = rows.data
+    description = RULES[rows.rule]
+    if rows.codebook_version is not None:
+        description += (
+            f"; only documents whose counted coders coded every segment under "
+            f"codebook v{rows.codebook_version}"
+        )
     report = {
         "project": project.slug,
         "sample": {
             "rule": rows.rule,
-            "description": RULES[rows.rule],
+            "description": description,
             "documents": len(data.documents),
             "external_ids": [rows.external_ids[d] for d in data.documents],
             "coders": [rows.coder_names[c] for c in data.coders],
@@ -242,6 +310,8 @@ def _compute(
             "codebook_versions": [
                 {"version": v, "segments": n} for v, n in rows.codebook_versions.items()
             ],
+            "codebook_version": rows.codebook_version,
+            "left_out_other_versions": rows.left_out_other_versions,
         },
         "results": results,
     }

@@ -316,3 +316,122 @@ def test_a_sample_under_one_version_says_so_without_a_warning(coding, client):
     page = client.get(reverse("agreement", args=[s.project.slug]), {"bootstrap": 0})
     assert page.status_code == 200
     assert "Coded under codebook v1." in page.content.decode()
+
+
+def _versioned(s):
+    """The ``coding`` study with v1 and v2 published: everything coded under
+    v2 except coder1's one segment on d1 (v1); d0 gets a disagreement (a
+    platform segment of coder1 only) so its coefficients are not all 1."""
+    d0, d1 = s.documents[:2]
+    _version(s.project, 1)
+    _version(s.project, 2)
+    s.project.codebook_version = 2
+    s.project.save(update_fields=["codebook_version"])
+    seg(d0, s.coder1, s.codes["platform"], 30, 40)
+    live = Segment.objects.filter(document__project=s.project)
+    live.update(codebook_version=2)
+    live.filter(document=d1, coder=s.coder1).update(codebook_version=1)
+    return s
+
+
+def test_codebook_version_keeps_only_documents_coded_under_it(coding):
+    s = _versioned(coding)
+    d0 = s.documents[0]
+    rows = agreement_rows(s.project, codebook_version=2)
+    assert rows.data.documents == (d0.pk,)
+    assert rows.left_out_other_versions == 1
+    assert rows.codebook_versions == {2: 5}  # no mixed-versions warning then
+    (warning,) = rows.warnings
+    assert warning.startswith("1 document of the sample left out")
+    assert "v2" in warning
+
+    report = agreement_report(s.project, bootstrap=0, codebook_version=2)
+    sample = report["sample"]
+    assert sample["documents"] == 1 and sample["external_ids"] == ["d0"]
+    assert sample["codebook_version"] == 2
+    assert sample["left_out_other_versions"] == 1
+    assert "codebook v2" in sample["description"]
+    # By hand on d0: both coders applied actor and action, neither
+    # law_enforcement, coder1 alone platform: 3 of 4 (document, code) units.
+    results = report["results"]
+    assert find(results, "document", "percent_agreement")["value"] == 0.75
+    assert find(results, "document", "percent_agreement", "platform")["value"] == 0
+    assert find(results, "span", "f1_exact", "action")["value"] == 1.0
+
+    # The engine on d0 alone (d1 out of the sample: coder2 reopened it) gives
+    # every result the same.
+    set_status(s.documents[1], s.coder2, Assignment.Status.IN_PROGRESS)
+    alone = agreement_report(s.project, bootstrap=0)
+    assert alone["sample"]["external_ids"] == ["d0"]
+    assert results == alone["results"]
+
+
+def test_codebook_version_leaves_out_documents_of_other_versions(coding):
+    s = _versioned(coding)
+    rows = agreement_rows(s.project, codebook_version=1)
+    assert rows.data.documents == ()  # d0 all v2; d1 has coder2's v2 segments
+    assert rows.left_out_other_versions == 2
+    assert "2 documents of the sample left out" in rows.warnings[-1]
+    # Without the option: the whole sample, nothing left out.
+    rows = agreement_rows(s.project)
+    assert len(rows.data.documents) == 2 and rows.left_out_other_versions == 0
+    assert rows.codebook_version is None
+    assert not any("left out" in w for w in rows.warnings)
+
+
+def test_codebook_version_segments_before_the_first_version_leave_out(coding):
+    s = _versioned(coding)
+    d0 = s.documents[0]
+    Segment.objects.filter(document=d0, coder=s.coder2, start=0).update(
+        codebook_version=None
+    )
+    rows = agreement_rows(s.project, codebook_version=2)
+    assert rows.data.documents == ()
+    assert rows.left_out_other_versions == 2
+
+
+def test_codebook_version_a_coder_without_segments_coded_nothing_under_it(coding):
+    s = _versioned(coding)
+    d1 = s.documents[1]
+    # coder1's only (v1) segment on d1 is deleted: coder1 coded nothing there,
+    # coder2 coded under v2, so d1 is in.
+    Segment.objects.filter(document=d1, coder=s.coder1).update(
+        deleted_at=timezone.now()
+    )
+    rows = agreement_rows(s.project, codebook_version=2)
+    assert set(rows.data.documents) == {s.documents[0].pk, d1.pk}
+    assert rows.left_out_other_versions == 0
+    assert not any("left out" in w for w in rows.warnings)
+
+
+def test_codebook_version_ignores_coders_who_do_not_count(coding):
+    s = _versioned(coding)
+    d0 = s.documents[0]
+    third = factories.UserFactory(username="coder3")
+    set_status(d0, third, Assignment.Status.IN_PROGRESS)  # not done: not counted
+    old = seg(d0, third, s.codes["actor"], 0, 7)
+    Segment.objects.filter(pk=old.pk).update(codebook_version=1)
+    rows = agreement_rows(s.project, codebook_version=2)
+    assert rows.data.documents == (d0.pk,)
+    # Under all_coded the third coder counts on d0, and their v1 segment
+    # leaves d0 out too.
+    rows = agreement_rows(s.project, all_coded=True, codebook_version=2)
+    assert d0.pk not in rows.data.documents
+
+
+def test_codebook_version_restricts_the_consensus_documents(coding):
+    s = _versioned(coding)
+    d0, d1 = s.documents[:2]
+    for doc in (d0, d1):
+        AdjudicationState.objects.create(document=doc)
+        _consensus(doc, s.codes["actor"], 0, 7)
+    rows = agreement_rows(s.project, with_consensus=True)
+    assert set(rows.consensus.documents) == {d0.pk, d1.pk}
+    rows = agreement_rows(s.project, with_consensus=True, codebook_version=2)
+    assert rows.consensus.documents == (d0.pk,)
+    report = agreement_report(
+        s.project, bootstrap=0, with_consensus=True, codebook_version=2
+    )
+    assert report["sample"]["consensus_documents"] == 1
+    pair = find(report["results"], "span", "f1_exact", "actor", ["coder1", "consensus"])
+    assert pair["n_documents"] == 1

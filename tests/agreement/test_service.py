@@ -7,8 +7,9 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotations.models import AgreementCache, Assignment
+from annotations.models import AgreementCache, Assignment, CodebookVersion
 from annotations.services.agreement import (
+    PAYLOAD_VERSION,
     agreement_csv,
     agreement_documents,
     agreement_file_write,
@@ -17,7 +18,7 @@ from annotations.services.agreement import (
     agreement_report,
 )
 from annotations.services.coding import segment_create
-from annotations.stats import RECORD_FIELDS
+from annotations.stats import DEFAULT_SEED, RECORD_FIELDS
 
 from .conftest import Counting, find, set_status
 
@@ -66,6 +67,8 @@ def test_levels_are_filtered_and_ordered(coding):
         ({"bootstrap": -1}, "bootstrap"),
         ({"bootstrap": 10**6}, "bootstrap"),
         ({"seed": -5}, "seed"),
+        ({"codebook_version": 0}, "codebook_version"),
+        ({"codebook_version": "2"}, "codebook_version"),
     ],
 )
 def test_bad_parameters_are_refused(coding, kwargs, field):
@@ -189,3 +192,77 @@ def test_a_new_payload_version_recomputes(coding, monkeypatch):
     monkeypatch.setattr(service, "PAYLOAD_VERSION", service.PAYLOAD_VERSION + 1)
     agreement_report(coding.project, bootstrap=0, engine=engine)
     assert engine.calls == 2  # the entry of the old shape is not served
+
+
+def _publish(project, *numbers):
+    for n in numbers:
+        CodebookVersion.objects.create(
+            project=project, number=n, snapshot={"codes": []}, checksum="0" * 64
+        )
+    project.codebook_version = max(numbers)
+    project.save(update_fields=["codebook_version"])
+
+
+def test_codebook_version_must_be_published(coding):
+    with pytest.raises(ValidationError) as err:
+        agreement_report(coding.project, codebook_version=1)
+    assert err.value.message_dict["codebook_version"] == [
+        "codebook version 1 does not exist: the project has not published a "
+        "codebook version yet"
+    ]
+    _publish(coding.project, 1, 2)
+    with pytest.raises(ValidationError) as err:
+        agreement_report(coding.project, codebook_version=3)
+    assert err.value.message_dict["codebook_version"] == [
+        "codebook version 3 does not exist: the project published v1, v2"
+    ]
+    with pytest.raises(ValidationError):  # never sent to the database
+        agreement_report(coding.project, codebook_version=2**70)
+    assert not AgreementCache.objects.exists()
+    report = agreement_report(coding.project, bootstrap=0, codebook_version=2)
+    assert report["sample"]["codebook_version"] == 2
+
+
+def test_codebook_version_is_part_of_the_cache_key(coding):
+    _publish(coding.project, 1, 2)
+    plain = agreement_params(bootstrap=0)
+    assert plain.codebook_version is None
+    # Unchanged without the option: reports cached before it stay valid.
+    assert plain.key == (
+        f"v{PAYLOAD_VERSION};levels=document,variable,character,unitizing,span;"
+        f"all_coded=0;consensus=0;bootstrap=0;seed={DEFAULT_SEED}"
+    )
+    v2 = agreement_params(bootstrap=0, codebook_version=2)
+    assert v2.key == plain.key + ";codebook_version=2"
+    assert agreement_params(bootstrap=0, codebook_version=1).key != v2.key
+
+    engine = Counting()
+    pooled = agreement_report(coding.project, bootstrap=0, engine=engine)
+    only = agreement_report(
+        coding.project, bootstrap=0, codebook_version=2, engine=engine
+    )
+    assert engine.calls == 2  # not served the pooled report
+    agreement_report(coding.project, bootstrap=0, engine=engine)
+    agreement_report(coding.project, bootstrap=0, codebook_version=2, engine=engine)
+    assert engine.calls == 2
+    assert pooled["sample"]["codebook_version"] is None
+    assert pooled["sample"]["left_out_other_versions"] == 0
+    # Nothing was coded under a version: every segment left d0 and d1 out.
+    assert only["sample"]["documents"] == 0
+    assert only["sample"]["left_out_other_versions"] == 2
+    assert sorted(AgreementCache.objects.values_list("params", flat=True)) == sorted(
+        [plain.key, v2.key]
+    )
+
+
+def test_a_report_cached_before_the_option_reads_as_without_it(coding):
+    agreement_report(coding.project, bootstrap=0)
+    entry = AgreementCache.objects.get()
+    for key in ("codebook_version", "left_out_other_versions"):
+        del entry.payload["report"]["sample"][key]
+    entry.save(update_fields=["payload"])
+    engine = Counting()
+    report = agreement_report(coding.project, bootstrap=0, engine=engine)
+    assert engine.calls == 0
+    assert report["sample"]["codebook_version"] is None
+    assert report["sample"]["left_out_other_versions"] == 0
