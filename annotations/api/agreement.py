@@ -54,6 +54,16 @@ class AgreementQuerySerializer(serializers.Serializer):
         required=False, default=DEFAULT_SEED, min_value=0, max_value=2**32 - 1,
         help_text="Seed of the bootstrap: the same seed gives the same intervals.",
     )  # fmt: skip
+    codebook_version = serializers.IntegerField(
+        required=False, default=None, allow_null=True, min_value=1,
+        max_value=2**31 - 1,
+        help_text="Only the coding done under this published codebook version: "
+        "the documents where every counted coder's live segments were all coded "
+        "under it (a coder without segments there coded nothing). Documents "
+        "where one has a segment under another version, or before the first, "
+        "are left out whole (sample.left_out_other_versions counts them). "
+        "400 unless the project published it.",
+    )  # fmt: skip
 
 
 LEVEL_HELP = "One of: " + ", ".join(LEVELS) + "."
@@ -121,6 +131,16 @@ class AgreementSampleSerializer(serializers.Serializer):
         "coded under (version null: before the first); empty when the project "
         "never published a version.",
     )
+    codebook_version = serializers.IntegerField(
+        allow_null=True,
+        help_text="The codebook_version option: the sample holds only documents "
+        "coded entirely under this version; null: every version, pooled.",
+    )
+    left_out_other_versions = serializers.IntegerField(
+        help_text="Documents of the sample left out by codebook_version because "
+        "a counted coder has a segment there under another version (or before "
+        "the first); 0 without the option.",
+    )
     fingerprint = serializers.CharField()
     computed_at = serializers.DateTimeField()
     seconds = serializers.FloatField()
@@ -161,5 +181,6 @@ class AgreementView(APIView):
             with_consensus=params["with_consensus"],
             bootstrap=params["bootstrap"],
             seed=params["seed"],
+            codebook_version=params["codebook_version"],
         )
         return Response(report)

@@ -75,3 +75,57 @@ def test_documented_in_the_schema(client, db):
     report = schema["components"]["schemas"][ok.rsplit("/", 1)[1]]
     assert set(report["properties"]) == {"project", "sample", "results"}
     assert {"400", "401", "404"} <= set(op["responses"])
+
+
+def _versions(coding):
+    """v1 and v2 published; all coding under v2 but coder1's on d1 (v1)."""
+    from annotations.models import CodebookVersion, Segment
+
+    for n in (1, 2):
+        CodebookVersion.objects.create(
+            project=coding.project, number=n, snapshot={"codes": []}, checksum="0" * 64
+        )
+    live = Segment.objects.filter(document__project=coding.project)
+    live.update(codebook_version=2)
+    live.filter(document=coding.documents[1], coder=coding.coder1).update(
+        codebook_version=1
+    )
+
+
+def test_codebook_version_parameter(coding, api):
+    _versions(coding)
+    client = api(coding.pi)
+    body = client.get(URL, {"codebook_version": 2, "bootstrap": 0}).json()
+    assert body == agreement_report(coding.project, bootstrap=0, codebook_version=2)
+    sample = body["sample"]
+    assert sample["external_ids"] == ["d0"]
+    assert sample["codebook_version"] == 2 and sample["left_out_other_versions"] == 1
+    pooled = client.get(URL, {"bootstrap": 0}).json()["sample"]
+    assert pooled["codebook_version"] is None
+    assert pooled["left_out_other_versions"] == 0 and pooled["documents"] == 2
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("3", "codebook version 3 does not exist: the project published v1, v2"),
+        ("0", "greater than or equal to 1"),
+        ("two", "valid integer"),
+    ],
+)
+def test_bad_codebook_version_is_400_with_a_message(coding, api, value, message):
+    _versions(coding)
+    r = api(coding.pi).get(URL, {"codebook_version": value})
+    assert r.status_code == 400
+    (got,) = r.json()["codebook_version"]
+    assert message in got
+
+
+def test_codebook_version_is_documented(client, db):
+    schema = client.get("/api/schema/?format=json").json()
+    op = schema["paths"]["/api/projects/{slug}/agreement/"]["get"]
+    (param,) = [p for p in op["parameters"] if p["name"] == "codebook_version"]
+    assert "published codebook version" in param["description"]
+    sample = schema["components"]["schemas"]["AgreementSample"]
+    assert {"codebook_version", "left_out_other_versions"} <= set(sample["required"])
+    assert sample["properties"]["left_out_other_versions"]["description"]

@@ -3,8 +3,11 @@
 import csv
 import io
 import json
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from annotations.services.agreement import agreement_report
@@ -68,3 +71,60 @@ def test_output_replaced_atomically(coding, tmp_path):
     assert path.read_text() == "previous"
     run("takedowns", "--bootstrap", "0", "--output", str(path))
     assert json.loads(path.read_text())["project"] == "takedowns"
+
+
+def test_codebook_version_option(coding):
+    from annotations.models import CodebookVersion, Segment
+
+    for n in (1, 2):
+        CodebookVersion.objects.create(
+            project=coding.project, number=n, snapshot={"codes": []}, checksum="0" * 64
+        )
+    live = Segment.objects.filter(document__project=coding.project)
+    live.update(codebook_version=2)
+    live.filter(document=coding.documents[1], coder=coding.coder1).update(
+        codebook_version=1
+    )
+    got = json.loads(run("takedowns", "--codebook-version", "2", "--bootstrap", "0"))
+    want = agreement_report(coding.project, bootstrap=0, codebook_version=2)
+    assert got["results"] == want["results"]
+    assert got["sample"]["external_ids"] == ["d0"]
+    assert got["sample"]["codebook_version"] == 2
+    assert got["sample"]["left_out_other_versions"] == 1
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("1", "^codebook version 1 does not exist: the project has not published"),
+        ("0", "^codebook_version must be a whole number from 1$"),
+    ],
+)
+def test_bad_codebook_version_is_one_line(coding, value, message):
+    with pytest.raises(CommandError, match=message) as err:
+        run("takedowns", "--codebook-version", value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_bad_codebook_version_exits_1_from_the_shell(tmp_path):
+    """The real process: one readable line on stderr and exit status 1."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR,
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+
+    assert manage("migrate", "-v", "0").returncode == 0
+    manage("create_project", "p", "--name", "P")
+    result = manage("agreement", "p", "--codebook-version", "1")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        "CommandError: codebook version 1 does not exist: the project has not "
+        "published a codebook version yet"
+    ]

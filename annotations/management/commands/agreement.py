@@ -41,6 +41,11 @@ class Command(WorkbenchCommand):
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
                             help=f"random seed of the bootstrap (default {DEFAULT_SEED})")  # fmt: skip
         parser.add_argument(
+            "--codebook-version", type=int, metavar="N",
+            help="only documents whose counted coders coded every segment under "
+            "published codebook version N; the others are left out, and counted",
+        )  # fmt: skip
+        parser.add_argument(
             "--output", help="file to write (atomically); default: standard output"
         )
         parser.add_argument(
@@ -65,6 +70,7 @@ class Command(WorkbenchCommand):
             with_consensus=options["with_consensus"],
             bootstrap=options["bootstrap"],
             seed=options["seed"],
+            codebook_version=options["codebook_version"],
             use_cache=not options["no_cache"],
         )
         if path is None:
