@@ -147,6 +147,29 @@ class CodebookDiff:
     def count(self, kind: str) -> int:
         return sum(c.kind == kind for c in self.changes)
 
+    @property
+    def summary(self) -> str:
+        """The counts for people, headline first: "1 code changed, 2 added".
+
+        >>> CodebookDiff((CodeChange("added", 1, "a"),)).summary
+        '1 code added'
+        >>> kinds = ["changed", "added", "added", "removed"]
+        >>> CodebookDiff(tuple(CodeChange(k, None, k) for k in kinds)).summary
+        '1 code changed, 2 added, 1 removed'
+        >>> CodebookDiff(()).summary
+        'no changes'
+        """
+        parts = [
+            (n, kind)
+            for kind in ("changed", "added", "removed")
+            if (n := self.count(kind))
+        ]
+        if not parts:
+            return "no changes"
+        (n, kind), rest = parts[0], parts[1:]
+        head = f"{n} code{'s' if n != 1 else ''} {kind}"
+        return ", ".join([head, *(f"{n} {kind}" for n, kind in rest)])
+
 
 def _path(row: Mapping[str, Any]) -> str:
     return f"{row['parent']}/{row['name']}" if row.get("parent") else row["name"]
