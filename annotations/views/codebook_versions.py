@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import permissions
@@ -52,7 +53,8 @@ def codebook_publish(request: HttpRequest, slug: str) -> HttpResponse:
             page_context(project, **extra),
             status=400,
         )
-    text = f"Published codebook version {version.number}: new coding records it."
+    n = len(version.snapshot["codes"])
+    text = f"Published codebook version {version.number} with {n} code{pluralize(n)}."
     if request.htmx:
         context = versions_context(project, published=text)
         return render(

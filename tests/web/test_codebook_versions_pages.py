@@ -50,8 +50,12 @@ def test_the_pi_publishes_with_a_plain_post_and_sees_the_list(pi_client, study):
     event = HistoryEvent.objects.get(entity="codebook_version")
     assert event.via == "web" and event.user == study.pi
     page = pi_client.get(response["Location"]).content.decode()
-    assert "Published codebook version 1" in page
-    assert "Current version: <strong>v1</strong>" in page
+    assert "Published codebook version 1 with 4 codes." in page
+    assert re.search(
+        r'Current version: <a href="/p/takedowns/codebook/versions/1/">'
+        r"<strong>v1</strong></a>, published [-0-9: ]+ by pi\.",
+        page,
+    )
     assert "Unchanged since v1" in page and "Publish version" not in page
     assert "After the pilot: &lt;b&gt;4&lt;/b&gt;" in page  # escaped
     assert url("codebook_version", "takedowns", 1) in page
@@ -67,7 +71,7 @@ def test_changes_since_the_last_version_are_listed_then_published(pi_client, stu
     )  # fmt: skip
     codebook.code_retire(code=study.codes["platform"], actor=study.pi)
     page = pi_client.get(url("codebook", "takedowns")).content.decode()
-    assert "Changed since v1:" in page
+    assert "Changed since v1: 2 codes changed</h3>" in page
     assert "<strong>platform</strong>: retired" in page
     assert (
         "<strong>actor/police</strong>: renamed from &#x27;law_enforcement&#x27;; "
@@ -78,12 +82,48 @@ def test_changes_since_the_last_version_are_listed_then_published(pi_client, stu
     assert CodebookVersion.objects.filter(number=2).exists()
 
 
+def test_the_note_field_says_what_it_is_for_and_its_limit(pi_client, study):
+    page = pi_client.get(url("codebook", "takedowns")).content.decode()
+    assert '<label for="id_version_note">Note for version 1 (optional)</label>' in page
+    assert 'maxlength="2000" aria-describedby="id_version_note_help"' in page
+    assert re.search(r'id="id_version_note_help">[^<]*up to 2000 characters', page)
+    codebook_publish(project=study.project, actor=study.pi)
+    codebook.code_update(code=study.codes["actor"], actor=study.pi,
+                         changes={"example": "Europol"})  # fmt: skip
+    page = pi_client.get(url("codebook", "takedowns")).content.decode()
+    assert "Note for version 2 (optional)" in page
+    assert "What changed since v1, and why." in page
+
+
+def test_short_values_read_old_to_new_and_long_ones_before_and_now(pi_client, study):
+    codebook_publish(project=study.project, actor=study.pi)
+    codebook.code_update(
+        code=study.codes["actor"], actor=study.pi,
+        changes={"key": "y", "definition": "Anyone named as taking part, " * 3},
+    )  # fmt: skip
+    page = pi_client.get(url("codebook", "takedowns")).content.decode()
+    assert "Changed since v1: 1 code changed</h3>" in page
+    assert re.search(
+        r"<li>Key: <del>a</del> <span aria-hidden=\"true\">→</span>"
+        r'<span class="visually-hidden">now</span> <ins>y</ins></li>',
+        page,
+    )
+    assert re.search(
+        r'<dl class="before-now"><dt>Before</dt><dd><del>\(empty\)</del></dd>'
+        r"<dt>Now</dt><dd><ins>Anyone named as taking part, Anyone",
+        page,
+    )
+
+
 def test_htmx_publish_answers_the_section_only(pi_client, study):
     response = pi_client.post(publish_url(), {"note": "first"}, **HX)
     body = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in body and body.lstrip().startswith('<section id="versions"')
     assert "Published codebook version 1" in body and "v1</a>" in body
+    # The focus moves to the confirmation (htmx focuses [autofocus] after a swap).
+    assert re.search(r'<p class="message success" role="status" tabindex="-1" '
+                     r"autofocus>Published", body)  # fmt: skip
     # Refused: the reason in the section (htmx swaps 2xx answers only).
     again = pi_client.post(publish_url(), {"note": "again"}, **HX)
     text = again.content.decode()
@@ -115,12 +155,17 @@ def test_the_version_page_shows_its_changes_and_facts(pi_client, study):
     )
     v2 = codebook_publish(project=study.project, actor=study.pi, note="second")
     page = pi_client.get(url("codebook_version", "takedowns", 2)).content.decode()
-    assert "Codebook version 2" in page and "Changes since v1" in page
+    assert "Codebook version 2" in page
+    assert re.search(r'Changes since <a href="[^"]+/versions/1/">v1</a>', page)
     assert "<strong>قناة</strong>: added" in page
     assert "<strong>actor/action</strong>: moved from &#x27;action&#x27;" in page
     assert v2.checksum in page and "second" in page
+    assert "1 code changed, 1 added." in page  # action moved, قناة new
+    assert "The current version" in page
     first = pi_client.get(url("codebook_version", "takedowns", 1)).content.decode()
     assert "The first version" in first and first.count(": added") == 4
+    assert "4 codes, all new." in first
+    assert re.search(r'Superseded by <a href="[^"]+/versions/2/">v2</a>', first)
     assert pi_client.get(url("codebook_version", "takedowns", 3)).status_code == 404
 
 
