@@ -25,7 +25,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from .. import permissions
-from ..models import Document, Project
+from ..models import CodebookVersion, Document, Project
 from ..selectors.agreement import CONSENSUS_NAME, compare_lanes
 from ..selectors.codebook import code_paths
 from ..services import agreement as service
@@ -82,6 +82,10 @@ class AgreementForm(forms.Form):
         required=False, min_value=0, max_value=service.MAX_BOOTSTRAP
     )
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**32 - 1)
+    # Whether the project published it is the service's check.
+    codebook_version = forms.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1
+    )
     docs = forms.IntegerField(required=False, min_value=1)
 
     def options(self) -> dict:
@@ -93,6 +97,7 @@ class AgreementForm(forms.Form):
             if d.get("bootstrap") is None
             else d["bootstrap"],
             "seed": DEFAULT_SEED if d.get("seed") is None else d["seed"],
+            "codebook_version": d.get("codebook_version"),
         }
 
 
@@ -270,7 +275,21 @@ def _api_query(form: AgreementForm) -> str:
         data["bootstrap"] = options["bootstrap"]
     if options["seed"] != DEFAULT_SEED:
         data["seed"] = options["seed"]
+    if options["codebook_version"] is not None:
+        data["codebook_version"] = options["codebook_version"]
     return urlencode(data)
+
+
+def _versions(project: Project) -> list[int]:
+    """The published version numbers, newest first; no query before the
+    first (the page then has no version control)."""
+    if project.codebook_version is None:
+        return []
+    return list(
+        CodebookVersion.objects.filter(project=project)
+        .order_by("-number")
+        .values_list("number", flat=True)
+    )
 
 
 @login_required
@@ -278,11 +297,17 @@ def _api_query(form: AgreementForm) -> str:
 def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     project = _project(request, slug)
     form = _form(request)
-    context = {"project": project, "is_pi": True, "active": "agreement", "form": form}
+    context = {"project": project, "is_pi": True, "active": "agreement", "form": form,
+               "versions": _versions(project)}  # fmt: skip
     if not form.is_valid():
         return render(request, "annotations/agreement.html", context, status=400)
     params = service.agreement_params(**form.options())
-    payload = service.agreement_payload(project, params)
+    try:
+        payload = service.agreement_payload(project, params)
+    except ValidationError as exc:  # a codebook version the project lacks
+        form.add_error(None, exc)
+        context["options"] = form.options()
+        return render(request, "annotations/agreement.html", context, status=400)
     report = payload["report"]
     d = form.cleaned_data
     level = d.get("level") or "document"
@@ -325,7 +350,7 @@ def _download(
     levels = [form.cleaned_data["level"]] if form.cleaned_data.get("level") else None
     try:
         report = service.agreement_report(project, levels=levels, **form.options())
-    except ValidationError as exc:  # pragma: no cover - the form checks first
+    except ValidationError as exc:  # a codebook version the project lacks
         return JsonResponse({"detail": exc.messages}, status=400)
     response = HttpResponse(write(report), content_type=content_type)
     response["Content-Disposition"] = (

@@ -273,3 +273,108 @@ def test_consensus_precision_and_recall_rows_are_not_coloured(pi_client, coding)
     }
     assert all(band == "raw" for _, band in pr.values())
     assert "precision" in html.split('id="howto"')[1].split("</details>")[0]
+
+
+def _versions(coding):
+    """v1 and v2 published; all coding under v2 but coder1's on d1 (v1)."""
+    from annotations.models import CodebookVersion, Segment
+
+    for n in (1, 2):
+        CodebookVersion.objects.create(
+            project=coding.project, number=n, snapshot={"codes": []}, checksum="0" * 64
+        )
+    coding.project.codebook_version = 2
+    coding.project.save(update_fields=["codebook_version"])
+    live = Segment.objects.filter(document__project=coding.project)
+    live.update(codebook_version=2)
+    live.filter(document=coding.documents[1], coder=coding.coder1).update(
+        codebook_version=1
+    )
+
+
+def _version_options(html: str) -> list[str]:
+    control = html.split('id="agr-codebook-version"')[1].split("</select>")[0]
+    return re.findall(r'<option value="([^"]*)"', control)
+
+
+def test_codebook_version_control_only_with_versions(pi_client, coding):
+    html = pi_client.get(url("agreement"), {"bootstrap": 0}).content.decode()
+    assert 'name="codebook_version"' not in html
+    _versions(coding)
+    html = pi_client.get(url("agreement"), {"bootstrap": 0}).content.decode()
+    assert _version_options(html) == ["", "2", "1"]
+    assert "every version, pooled" in html
+    assert_csp_clean(html)
+
+
+def test_codebook_version_plain_get(pi_client, coding):
+    _versions(coding)
+    r = pi_client.get(url("agreement"), {"bootstrap": 0, "codebook_version": 2})
+    html = r.content.decode()
+    assert r.status_code == 200 and "<html" in html
+    assert '<option value="2" selected>' in html
+    sample = html.split('id="sample"')[1].split("</p>")[0]
+    assert "<strong>1</strong> document in the reliability sample" in sample
+    assert "codebook v2" in sample
+    assert "1 document of the sample left out" in html
+    ids = re.findall(r'data-document="(\d+)"', html)
+    assert ids == [str(coding.documents[0].pk)]
+    # The JSON and CSV downloads and the API link carry the option.
+    downloads = html.split('id="downloads"')[1].split("</p>")[0]
+    assert downloads.count("codebook_version=2") == 3
+
+
+def test_codebook_version_htmx_fragment(pi_client, coding):
+    _versions(coding)
+    r = pi_client.get(
+        url("agreement"), {"bootstrap": 0, "codebook_version": 2},
+        HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results",
+    )  # fmt: skip
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert "<html" not in html and html.lstrip().startswith('<div id="results">')
+    assert "<strong>1</strong> document in" in html
+    assert "1 document of the sample left out" in html
+
+
+def test_codebook_version_none_coded_under_it(pi_client, coding):
+    _versions(coding)
+    html = pi_client.get(
+        url("agreement"), {"bootstrap": 0, "codebook_version": 1}
+    ).content.decode()
+    assert "No document of the reliability sample was coded entirely under " in html
+    assert "2 documents of the sample left out" in html
+
+
+def test_codebook_version_downloads(pi_client, coding):
+    _versions(coding)
+    j = pi_client.get(url("agreement_json"), {"bootstrap": 0, "codebook_version": 2})
+    assert j.status_code == 200
+    sample = json.loads(j.content)["sample"]
+    assert sample["codebook_version"] == 2 and sample["external_ids"] == ["d0"]
+    c = pi_client.get(url("agreement_csv"), {"bootstrap": 0, "codebook_version": 2})
+    rows = list(csv.DictReader(io.StringIO(c.content.decode())))
+    assert rows and {r["n_documents"] for r in rows} <= {"0", "1"}
+    bad = pi_client.get(url("agreement_json"), {"codebook_version": 5})
+    assert bad.status_code == 400
+    assert bad.json() == {
+        "detail": ["codebook version 5 does not exist: the project published v1, v2"]
+    }
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_bad_codebook_version_is_400_with_a_message(pi_client, coding, htmx):
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "results"} if htmx else {}
+    r = pi_client.get(url("agreement"), {"codebook_version": 3}, **headers)
+    assert r.status_code == 400
+    html = r.content.decode()
+    errors = html.split('id="agr-errors"')[1].split("</div>")[0]
+    assert "codebook version 3 does not exist: the project has not published" in errors
+    assert not AgreementCache.objects.exists()
+    _versions(coding)
+    r = pi_client.get(url("agreement"), {"codebook_version": 3}, **headers)
+    assert r.status_code == 400
+    assert "the project published v1, v2" in r.content.decode()
+    assert _version_options(r.content.decode()) == ["", "2", "1"]
+    r = pi_client.get(url("agreement"), {"codebook_version": "0"}, **headers)
+    assert r.status_code == 400 and "codebook_version" in r.content.decode()
