@@ -3,15 +3,13 @@
 import csv
 import io
 import json
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from annotations.services.agreement import agreement_report
 from annotations.stats import RECORD_FIELDS
+from tests.support.manage_process import fresh_project_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -109,19 +107,7 @@ def test_bad_codebook_version_is_one_line(coding, value, message):
 @pytest.mark.slow
 def test_bad_codebook_version_exits_1_from_the_shell(tmp_path):
     """The real process: one readable line on stderr and exit status 1."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
-
-    def manage(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR,
-            capture_output=True, text=True, timeout=120, env=env,
-        )  # fmt: skip
-
-    assert manage("migrate", "-v", "0").returncode == 0
-    manage("create_project", "p", "--name", "P")
+    manage = fresh_project_manage(tmp_path)
     result = manage("agreement", "p", "--codebook-version", "1")
     assert result.returncode == 1, result.stderr
     assert result.stderr.splitlines() == [

@@ -1,15 +1,13 @@
 """manage.py codebook_publish and codebook_export."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from annotations.models import CodebookVersion, HistoryEvent
 from annotations.services import codebook
+from tests.support.manage_process import fresh_project_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -87,19 +85,7 @@ def test_export_of_a_missing_version_is_refused(study, tmp_path):
 @pytest.mark.slow
 def test_publish_exits_non_zero_from_the_shell(tmp_path):
     """The real process: a readable line on stderr and exit status 1."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
-
-    def manage(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR,
-            capture_output=True, text=True, timeout=120, env=env,
-        )  # fmt: skip
-
-    assert manage("migrate", "-v", "0").returncode == 0
-    manage("create_project", "p", "--name", "P")
+    manage = fresh_project_manage(tmp_path)
     for args, message in [
         (["codebook_publish", "nope"], "no project with slug 'nope'"),
         (["codebook_publish", "p"], "The codebook has no codes yet"),

@@ -1,17 +1,15 @@
 """`manage.py export` and `manage.py import_qdpx`: good runs, refusals with a
 readable line and a non-zero exit, and no partial file."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from annotations.models import Segment
 from tests import factories
+from tests.support.manage_process import fresh_project_manage
 
 
 @pytest.mark.parametrize(
@@ -61,19 +59,7 @@ def test_export_command_refusals_leave_no_file(coded, tmp_path, args, message):
 def test_export_command_exits_non_zero_from_the_shell(tmp_path):
     """The real process: a readable line on stderr and exit status 1."""
     out = tmp_path / "x.csv"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
-
-    def manage(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR,
-            capture_output=True, text=True, timeout=120, env=env,
-        )  # fmt: skip
-
-    assert manage("migrate", "-v", "0").returncode == 0
-    manage("create_project", "p", "--name", "P")
+    manage = fresh_project_manage(tmp_path)
     for args, message in [
         (["no-such-project", "--format", "segments.csv"], "no project with slug"),
         (["p", "--format", "segments.xlsx"], "Unknown export format"),
