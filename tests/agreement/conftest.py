@@ -17,6 +17,33 @@ def seg(doc, coder, code, start, end):
     )
 
 
+def publish(project, *numbers):
+    """Codebook versions ``numbers`` published (stand-in snapshots), the
+    highest one current."""
+    from annotations.models import CodebookVersion
+
+    for n in numbers:
+        CodebookVersion.objects.create(
+            project=project, number=n, snapshot={"codes": []}, checksum="0" * 64
+        )
+    project.codebook_version = max(numbers)
+    project.save(update_fields=["codebook_version"])
+
+
+def coded_under_v2_but_one(coding):
+    """v1 and v2 published; every segment coded under v2 but coder1's on d1
+    (v1)."""
+    from annotations.models import Segment
+
+    publish(coding.project, 1, 2)
+    live = Segment.objects.filter(document__project=coding.project)
+    live.update(codebook_version=2)
+    live.filter(document=coding.documents[1], coder=coding.coder1).update(
+        codebook_version=1
+    )
+    return coding
+
+
 def set_status(doc, coder, status=Assignment.Status.DONE):
     assignment, _ = Assignment.objects.get_or_create(document=doc, coder=coder)
     return assignment_set_status(assignment=assignment, status=status, actor=None)

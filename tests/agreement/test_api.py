@@ -4,7 +4,7 @@ import pytest
 
 from annotations.services.agreement import agreement_report
 
-from .conftest import find
+from .conftest import coded_under_v2_but_one, find
 
 pytestmark = pytest.mark.django_db
 URL = "/api/projects/takedowns/agreement/"
@@ -77,23 +77,8 @@ def test_documented_in_the_schema(client, db):
     assert {"400", "401", "404"} <= set(op["responses"])
 
 
-def _versions(coding):
-    """v1 and v2 published; all coding under v2 but coder1's on d1 (v1)."""
-    from annotations.models import CodebookVersion, Segment
-
-    for n in (1, 2):
-        CodebookVersion.objects.create(
-            project=coding.project, number=n, snapshot={"codes": []}, checksum="0" * 64
-        )
-    live = Segment.objects.filter(document__project=coding.project)
-    live.update(codebook_version=2)
-    live.filter(document=coding.documents[1], coder=coding.coder1).update(
-        codebook_version=1
-    )
-
-
 def test_codebook_version_parameter(coding, api):
-    _versions(coding)
+    coded_under_v2_but_one(coding)
     client = api(coding.pi)
     body = client.get(URL, {"codebook_version": 2, "bootstrap": 0}).json()
     assert body == agreement_report(coding.project, bootstrap=0, codebook_version=2)
@@ -114,7 +99,7 @@ def test_codebook_version_parameter(coding, api):
     ],
 )
 def test_bad_codebook_version_is_400_with_a_message(coding, api, value, message):
-    _versions(coding)
+    coded_under_v2_but_one(coding)
     r = api(coding.pi).get(URL, {"codebook_version": value})
     assert r.status_code == 400
     (got,) = r.json()["codebook_version"]

@@ -11,6 +11,8 @@ from annotations.services.agreement import agreement_report
 from annotations.stats import RECORD_FIELDS
 from tests.support.manage_process import fresh_project_manage
 
+from .conftest import coded_under_v2_but_one
+
 pytestmark = pytest.mark.django_db
 
 
@@ -72,17 +74,7 @@ def test_output_replaced_atomically(coding, tmp_path):
 
 
 def test_codebook_version_option(coding):
-    from annotations.models import CodebookVersion, Segment
-
-    for n in (1, 2):
-        CodebookVersion.objects.create(
-            project=coding.project, number=n, snapshot={"codes": []}, checksum="0" * 64
-        )
-    live = Segment.objects.filter(document__project=coding.project)
-    live.update(codebook_version=2)
-    live.filter(document=coding.documents[1], coder=coding.coder1).update(
-        codebook_version=1
-    )
+    coded_under_v2_but_one(coding)
     got = json.loads(run("takedowns", "--codebook-version", "2", "--bootstrap", "0"))
     want = agreement_report(coding.project, bootstrap=0, codebook_version=2)
     assert got["results"] == want["results"]

@@ -23,7 +23,7 @@ from annotations.services.agreement import agreement_report
 from annotations.services.coding import segment_create, segment_delete, segment_update
 from tests import factories
 
-from .conftest import find, seg, set_status
+from .conftest import coded_under_v2_but_one, find, publish, seg, set_status
 
 pytestmark = pytest.mark.django_db
 
@@ -260,14 +260,6 @@ def test_fingerprint_changes_with_the_data(coding):
     assert agreement_fingerprint(s.project) == fifth
 
 
-def _version(project, number):
-    from annotations.models import CodebookVersion
-
-    return CodebookVersion.objects.create(
-        project=project, number=number, snapshot={"codes": []}, checksum="0" * 64
-    )
-
-
 def test_without_published_versions_the_sample_has_no_version_counts(coding):
     rows = agreement_rows(coding.project)
     assert rows.codebook_versions == {}
@@ -277,8 +269,7 @@ def test_without_published_versions_the_sample_has_no_version_counts(coding):
 def test_the_sample_counts_its_segments_per_codebook_version(coding):
     s = coding
     d0, d1, d2, _ = s.documents
-    _version(s.project, 1)
-    _version(s.project, 2)
+    publish(s.project, 1, 2)
     live = Segment.objects.filter(document__project=s.project)
     live.filter(document=d0).update(codebook_version=2)
     live.filter(document=d1, coder=s.coder1).update(codebook_version=1)
@@ -307,7 +298,7 @@ def test_the_sample_counts_its_segments_per_codebook_version(coding):
 
 def test_a_sample_under_one_version_says_so_without_a_warning(coding, client):
     s = coding
-    _version(s.project, 1)
+    publish(s.project, 1)
     Segment.objects.filter(document__project=s.project).update(codebook_version=1)
     rows = agreement_rows(s.project)
     assert rows.codebook_versions == {1: 7}
@@ -323,15 +314,8 @@ def _versioned(s):
     v2 except coder1's one segment on d1 (v1); d0 gets a disagreement (a
     platform segment of coder1 only) so its coefficients are not all 1."""
     d0, d1 = s.documents[:2]
-    _version(s.project, 1)
-    _version(s.project, 2)
-    s.project.codebook_version = 2
-    s.project.save(update_fields=["codebook_version"])
     seg(d0, s.coder1, s.codes["platform"], 30, 40)
-    live = Segment.objects.filter(document__project=s.project)
-    live.update(codebook_version=2)
-    live.filter(document=d1, coder=s.coder1).update(codebook_version=1)
-    return s
+    return coded_under_v2_but_one(s)
 
 
 def test_codebook_version_keeps_only_documents_coded_under_it(coding):

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotations.models import AgreementCache, Assignment, CodebookVersion
+from annotations.models import AgreementCache, Assignment
 from annotations.services.agreement import (
     PAYLOAD_VERSION,
     agreement_csv,
@@ -20,7 +20,7 @@ from annotations.services.agreement import (
 from annotations.services.coding import segment_create
 from annotations.stats import DEFAULT_SEED, RECORD_FIELDS
 
-from .conftest import Counting, find, set_status
+from .conftest import Counting, find, publish, set_status
 
 pytestmark = pytest.mark.django_db
 
@@ -194,15 +194,6 @@ def test_a_new_payload_version_recomputes(coding, monkeypatch):
     assert engine.calls == 2  # the entry of the old shape is not served
 
 
-def _publish(project, *numbers):
-    for n in numbers:
-        CodebookVersion.objects.create(
-            project=project, number=n, snapshot={"codes": []}, checksum="0" * 64
-        )
-    project.codebook_version = max(numbers)
-    project.save(update_fields=["codebook_version"])
-
-
 def test_codebook_version_must_be_published(coding):
     with pytest.raises(ValidationError) as err:
         agreement_report(coding.project, codebook_version=1)
@@ -210,7 +201,7 @@ def test_codebook_version_must_be_published(coding):
         "codebook version 1 does not exist: the project has not published a "
         "codebook version yet"
     ]
-    _publish(coding.project, 1, 2)
+    publish(coding.project, 1, 2)
     with pytest.raises(ValidationError) as err:
         agreement_report(coding.project, codebook_version=3)
     assert err.value.message_dict["codebook_version"] == [
@@ -224,7 +215,7 @@ def test_codebook_version_must_be_published(coding):
 
 
 def test_codebook_version_is_part_of_the_cache_key(coding):
-    _publish(coding.project, 1, 2)
+    publish(coding.project, 1, 2)
     plain = agreement_params(bootstrap=0)
     assert plain.codebook_version is None
     # Unchanged without the option: reports cached before it stay valid.

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from annotations.models import AgreementCache, Code
 
-from .conftest import seg, set_status
+from .conftest import coded_under_v2_but_one, seg, set_status
 
 pytestmark = pytest.mark.django_db
 SLUG = "takedowns"
@@ -275,23 +275,6 @@ def test_consensus_precision_and_recall_rows_are_not_coloured(pi_client, coding)
     assert "precision" in html.split('id="howto"')[1].split("</details>")[0]
 
 
-def _versions(coding):
-    """v1 and v2 published; all coding under v2 but coder1's on d1 (v1)."""
-    from annotations.models import CodebookVersion, Segment
-
-    for n in (1, 2):
-        CodebookVersion.objects.create(
-            project=coding.project, number=n, snapshot={"codes": []}, checksum="0" * 64
-        )
-    coding.project.codebook_version = 2
-    coding.project.save(update_fields=["codebook_version"])
-    live = Segment.objects.filter(document__project=coding.project)
-    live.update(codebook_version=2)
-    live.filter(document=coding.documents[1], coder=coding.coder1).update(
-        codebook_version=1
-    )
-
-
 def _version_options(html: str) -> list[str]:
     control = html.split('id="agr-codebook-version"')[1].split("</select>")[0]
     return re.findall(r'<option value="([^"]*)"', control)
@@ -300,7 +283,7 @@ def _version_options(html: str) -> list[str]:
 def test_codebook_version_control_only_with_versions(pi_client, coding):
     html = pi_client.get(url("agreement"), {"bootstrap": 0}).content.decode()
     assert 'name="codebook_version"' not in html
-    _versions(coding)
+    coded_under_v2_but_one(coding)
     html = pi_client.get(url("agreement"), {"bootstrap": 0}).content.decode()
     assert _version_options(html) == ["", "2", "1"]
     assert "every version, pooled" in html
@@ -308,7 +291,7 @@ def test_codebook_version_control_only_with_versions(pi_client, coding):
 
 
 def test_codebook_version_plain_get(pi_client, coding):
-    _versions(coding)
+    coded_under_v2_but_one(coding)
     r = pi_client.get(url("agreement"), {"bootstrap": 0, "codebook_version": 2})
     html = r.content.decode()
     assert r.status_code == 200 and "<html" in html
@@ -325,7 +308,7 @@ def test_codebook_version_plain_get(pi_client, coding):
 
 
 def test_codebook_version_htmx_fragment(pi_client, coding):
-    _versions(coding)
+    coded_under_v2_but_one(coding)
     r = pi_client.get(
         url("agreement"), {"bootstrap": 0, "codebook_version": 2},
         HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results",
@@ -338,7 +321,7 @@ def test_codebook_version_htmx_fragment(pi_client, coding):
 
 
 def test_codebook_version_none_coded_under_it(pi_client, coding):
-    _versions(coding)
+    coded_under_v2_but_one(coding)
     html = pi_client.get(
         url("agreement"), {"bootstrap": 0, "codebook_version": 1}
     ).content.decode()
@@ -347,7 +330,7 @@ def test_codebook_version_none_coded_under_it(pi_client, coding):
 
 
 def test_codebook_version_downloads(pi_client, coding):
-    _versions(coding)
+    coded_under_v2_but_one(coding)
     j = pi_client.get(url("agreement_json"), {"bootstrap": 0, "codebook_version": 2})
     assert j.status_code == 200
     sample = json.loads(j.content)["sample"]
@@ -371,7 +354,7 @@ def test_bad_codebook_version_is_400_with_a_message(pi_client, coding, htmx):
     errors = html.split('id="agr-errors"')[1].split("</div>")[0]
     assert "codebook version 3 does not exist: the project has not published" in errors
     assert not AgreementCache.objects.exists()
-    _versions(coding)
+    coded_under_v2_but_one(coding)
     r = pi_client.get(url("agreement"), {"codebook_version": 3}, **headers)
     assert r.status_code == 400
     assert "the project published v1, v2" in r.content.decode()
