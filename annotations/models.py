@@ -43,6 +43,25 @@ class Project(models.Model):
         blank=True,
         help_text="The codebook version last published; new coding is recorded under it.",
     )
+    # A recode round (test-retest, intra-coder reliability): a project holding
+    # copies of documents one coder of ``recode_of`` already coded, for that
+    # coder (``recode_coder``) to code again.
+    recode_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recodes",
+        help_text="The project whose coding this project's coder codes again.",
+    )
+    recode_coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The coder of the recode round.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -122,6 +122,16 @@ def _is_user(field: models.Field) -> bool:
     return field.is_relation and field.related_model is get_user_model()
 
 
+def _to_project(field: models.Field) -> bool:
+    return field.is_relation and field.related_model is Project
+
+
+def _by_name(field: models.Field) -> bool:
+    """Written under the field's name, not its id: users (by username) and
+    other projects (by slug)."""
+    return _is_user(field) or _to_project(field)
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
@@ -163,13 +173,20 @@ def _rows(table: Table, project: Project, usernames: dict[int, str]) -> Iterator
         for field, value in zip(fields, values[1:], strict=True):
             if _is_user(field):
                 row[field.name] = usernames.get(value) if value is not None else None
-            elif field.is_relation and field.related_model is Project:
+            elif _to_project(field):
+                if table.model is Project and value is not None:
+                    # Another project (a recode round's source): by its slug.
+                    row[field.name] = _slug(value)
                 continue
             else:
                 row[field.attname] = _encode(value)
         for field in m2m:
             row[field.name] = through[field.name].get(values[0], [])
         yield row
+
+
+def _slug(project_id: int) -> str | None:
+    return Project.objects.filter(pk=project_id).values_list("slug", flat=True).first()
 
 
 def _code_rows(qs, fields, usernames) -> Iterator[dict]:
@@ -238,9 +255,11 @@ def project_backup(*, project: Project, path: str | Path) -> dict[str, Any]:
         write("user", users.values("pk", *USER_FIELDS).iterator(), ["pk", *USER_FIELDS])
         for table in TABLES:
             fields = [
-                f.name if _is_user(f) else f.attname
+                f.name if _by_name(f) else f.attname
                 for f in _fields(table.model)
-                if not (f.is_relation and f.related_model is Project)
+                # the project of every row goes without saying; only the
+                # project's own row names another (recode_of)
+                if not (_to_project(f) and table.model is not Project)
             ] + [f.name for f in _m2m(table.model)]
             write(table.name, _rows(table, project, usernames), ["pk", *fields])
         archive.writestr(
@@ -310,7 +329,7 @@ def _check_fields(manifest: dict, source: str) -> None:
             continue  # a later table an older backup lacks (_read_backup)
         known = (
             {"pk"}
-            | {f.name if _is_user(f) else f.attname for f in _fields(table.model)}
+            | {f.name if _by_name(f) else f.attname for f in _fields(table.model)}
             | {f.name for f in _m2m(table.model)}
         )
         unknown = set(manifest["tables"][table.name]["fields"]) - known
@@ -444,8 +463,13 @@ def _build(table: Table, row: dict, project, user_ids, maps) -> models.Model:
     model = table.model
     obj = model()
     for field in _fields(model):
-        if field.is_relation and field.related_model is Project:
-            setattr(obj, field.attname, project.pk)
+        if _to_project(field):
+            if project is None:  # the project's own row: another project, by slug
+                slug = row.get(field.name)
+                other = Project.objects.filter(slug=slug).first() if slug else None
+                setattr(obj, field.attname, other.pk if other else None)
+            else:
+                setattr(obj, field.attname, project.pk)
             continue
         if _is_user(field):
             if field.name not in row:

@@ -377,3 +377,21 @@ def test_a_backup_made_before_codebook_versions_restores(coded, tmp_path):
     copy = Project.objects.get(slug="older")
     assert not CodebookVersion.objects.filter(project=copy).exists()
     assert Segment.objects.filter(document__project=copy).count() == 6
+
+
+def test_a_recode_round_restores_linked_to_its_source_by_slug(study, tmp_path):
+    factories.ProjectFactory(
+        slug="recode-1", recode_of=study.project, recode_coder=study.coder1
+    )
+    path = tmp_path / "recode.zip"
+    call_command("backup", "recode-1", "-o", str(path))
+    with zipfile.ZipFile(path) as z:
+        (row,) = [json.loads(line) for line in z.read("project.jsonl").splitlines()]
+    assert row["recode_of"] == "takedowns" and row["recode_coder"] == "coder1"
+    call_command("restore", str(path), "--as", "recode-2")
+    copy = Project.objects.get(slug="recode-2")
+    assert copy.recode_of == study.project and copy.recode_coder == study.coder1
+    # Restored where its source does not exist: kept, unlinked.
+    Project.objects.filter(pk=study.project.pk).update(slug="elsewhere")
+    call_command("restore", str(path), "--as", "recode-3")
+    assert Project.objects.get(slug="recode-3").recode_of is None
