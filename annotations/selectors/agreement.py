@@ -90,8 +90,11 @@ class AgreementRows:
 # -- the rows -------------------------------------------------------------------
 
 
-def _codes(project: Project) -> tuple[list[int], dict[int, int | None], list, dict]:
-    """Codes in codebook order (depth first), their parents, variables, colours."""
+def codebook_structure(
+    project: Project,
+) -> tuple[list[int], dict[int, int | None], list, dict]:
+    """Codes in codebook order (depth first), their parents, variables, and
+    ``{"warnings": [...], "colors": {id: colour}}``."""
     rows = list(
         Code.objects.filter(project=project)
         .order_by("order", "id")
@@ -229,7 +232,7 @@ def agreement_rows(
 ) -> AgreementRows:
     """The project's reliability sample (see the module docstring) as engine
     input, with names for ids."""
-    codes, parents, variables, extra = _codes(project)
+    codes, parents, variables, extra = codebook_structure(project)
     segs = segment_columns(project)
     pairs = _participants(project, segs, all_coded=all_coded)
     docs, per_doc = (

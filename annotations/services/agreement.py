@@ -274,10 +274,10 @@ def _compute(
     )
     kw = {"levels": params.levels, "bootstrap": params.bootstrap, "seed": params.seed,
           "confidence": CONFIDENCE}  # fmt: skip
-    results = [_record(r, rows) for r in engine(rows.data, **kw)]
+    results = [result_record(r, rows) for r in engine(rows.data, **kw)]
     if rows.consensus is not None and rows.consensus.documents:
         extra = [
-            _record(r, rows, consensus=True)
+            result_record(r, rows, consensus=True)
             for r in engine(rows.consensus, reference=CONSENSUS_ID, **kw)
             if r.pair is not None and CONSENSUS_ID in r.pair
         ]
@@ -318,7 +318,7 @@ def _compute(
     return {"report": report, "documents": _documents(rows)}
 
 
-def _record(
+def result_record(
     r: AgreementRecord, rows: AgreementRows, *, consensus: bool = False
 ) -> dict:
     names = rows.coder_names
