@@ -119,7 +119,7 @@ def recode_round_create(
         project.save()
         _members_copy(source, project, coder, actor, via)
         _codebook_copy(source, project, actor, via)
-        copies = _documents_copy(source, project, chosen, via)
+        copies = _documents_copy(source, project, chosen, actor, via)
         assignments_apply(
             project=project, plan=[(d, coder.pk) for d in copies], actor=actor,
             via=via,
@@ -238,19 +238,20 @@ def _how(
 
 
 def _round_slug(source: Project, slug: str | None) -> tuple[int, str]:
-    """The round's number and slug (the next free ``<source>-recode-<n>``)."""
+    """The round's number (one more than the rounds so far, or the next free
+    ``<source>-recode-<n>`` after it) and its slug."""
+    number = Project.objects.filter(recode_of=source).count() + 1
     if slug is not None:
         slug = slug.strip()
         if Project.objects.filter(slug=slug).exists():
             raise ValidationError(
                 {"slug": f"The slug {slug!r} is taken: choose another."}
             )
-        return Project.objects.filter(recode_of=source).count() + 1, slug
+        return number, slug
     stem = f"{source.slug}-recode-"
     taken = set(
         Project.objects.filter(slug__startswith=stem).values_list("slug", flat=True)
     )
-    number = 1
     while f"{stem}{number}" in taken:
         number += 1
     return number, f"{stem}{number}"
@@ -308,11 +309,16 @@ def _codebook_copy(
 
 
 def _documents_copy(
-    source: Project, project: Project, ids: list[int], via: str
+    source: Project,
+    project: Project,
+    ids: list[int],
+    actor: AbstractBaseUser | None,
+    via: str,
 ) -> list[int]:
     """Copies of the documents (same external id, text, metadata...), in the
     order of ``ids``; returns the copies' ids."""
     now = timezone.now()
+    user = actor if actor is not None and actor.is_authenticated else None
     made: list[int] = []
     for first in range(0, len(ids), 500):  # bounded memory for long texts
         chunk = ids[first : first + 500]
@@ -347,6 +353,7 @@ def _documents_copy(
                 HistoryEvent(
                     project=project,
                     document_id=copy,
+                    user=user,
                     entity="document",
                     entity_id=copy,
                     action="create",
