@@ -17,6 +17,7 @@ from .views import (
     profile,
     progress,
     projects,
+    recode,
     team,
 )
 
@@ -244,6 +245,23 @@ urlpatterns = [
         "p/<slug:slug>/agreement/compare/<int:document_id>/",
         agreement.agreement_compare,
         name="agreement_compare",
+    ),
+    # Recode rounds (views/recode.py): intra-coder reliability, PI only.
+    path("p/<slug:slug>/recode/", recode.recode_create, name="recode_create"),
+    path(
+        "p/<slug:slug>/recode/<slug:recode_slug>/",
+        recode.recode_report,
+        name="recode_report",
+    ),
+    path(
+        "p/<slug:slug>/recode/<slug:recode_slug>/report.json",
+        recode.recode_report_json,
+        name="recode_report_json",
+    ),
+    path(
+        "p/<slug:slug>/recode/<slug:recode_slug>/report.csv",
+        recode.recode_report_csv,
+        name="recode_report_csv",
     ),
     # Analysis (views/analysis.py), PI only.
     path("p/<slug:slug>/analysis/", analysis.analysis, name="analysis"),

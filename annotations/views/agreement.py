@@ -29,6 +29,7 @@ from ..models import CodebookVersion, Document, Project
 from ..selectors.agreement import CONSENSUS_NAME, compare_lanes
 from ..selectors.codebook import code_paths
 from ..services import agreement as service
+from ..services.recode import recode_rounds
 from ..stats import DEFAULT_RESAMPLES, DEFAULT_SEED, LEVELS
 from . import agreement_charts as charts
 
@@ -299,6 +300,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     form = _form(request)
     context = {"project": project, "is_pi": True, "active": "agreement", "form": form,
                "versions": _versions(project)}  # fmt: skip
+    context["recode_rounds"] = [] if request.htmx else recode_rounds(project)
     if not form.is_valid():
         return render(request, "annotations/agreement.html", context, status=400)
     params = service.agreement_params(**form.options())
