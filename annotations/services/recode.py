@@ -30,7 +30,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -115,30 +115,37 @@ def recode_round_create(
             {"slug" if k in ("slug", "__all__") else k: v
              for k, v in exc.message_dict.items()}
         ) from None  # fmt: skip
-    with transaction.atomic():
-        project.save()
-        _members_copy(source, project, coder, actor, via)
-        _codebook_copy(source, project, actor, via)
-        copies = _documents_copy(source, project, chosen, actor, via)
-        assignments_apply(
-            project=project, plan=[(d, coder.pk) for d in copies], actor=actor,
-            via=via,
-        )  # fmt: skip
-        after = {
-            "recode_of": source.slug, "coder": coder.pk, "documents": len(copies),
-            "drawn": how, "seed": seed,
-        }  # fmt: skip
-        history_record(
-            project=project, user=actor, entity="project", entity_id=project.pk,
-            action="create", after=after, via=via,
-        )  # fmt: skip
-        history_record(
-            project=source, user=actor, entity="recode_round",
-            entity_id=project.pk, action="create",
-            after=after | {"project": project.slug, "recode_of": None}, via=via,
-        )  # fmt: skip
-        if source.codebook_version is not None and _has_codes(project):
-            _version_copy(source, project, actor, via)
+    after = {
+        "coder": coder.pk, "documents": len(chosen), "drawn": how, "seed": seed,
+    }  # fmt: skip
+    try:
+        with transaction.atomic():
+            project.save()
+            _members_copy(source, project, coder, actor, via)
+            _codebook_copy(source, project, actor, via)
+            copies = _documents_copy(source, project, chosen, actor, via)
+            assignments_apply(
+                project=project, plan=[(d, coder.pk) for d in copies], actor=actor,
+                via=via,
+            )  # fmt: skip
+            history_record(
+                project=project, user=actor, entity="project", entity_id=project.pk,
+                action="create", after=after | {"recode_of": source.slug}, via=via,
+            )  # fmt: skip
+            history_record(
+                project=source, user=actor, entity="recode_round",
+                entity_id=project.pk, action="create",
+                after=after | {"project": project.slug}, via=via,
+            )  # fmt: skip
+            if source.codebook_version is not None and _has_codes(project):
+                _version_copy(source, project, actor, via)
+    except IntegrityError:
+        # Another round took the slug between the check and the insert.
+        if Project.objects.filter(slug=slug).exists():
+            raise ValidationError(
+                {"slug": f"The slug {slug!r} is taken: choose another."}
+            ) from None
+        raise
     return project
 
 
@@ -187,10 +194,11 @@ def _choose(
         )  # fmt: skip
     n = len(done)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValidationError({"share": "The seed must be a whole number."})
+        raise ValidationError({"seed": "The seed must be a whole number."})
     if documents is not None:
         wanted = sorted(set(documents))
-        stray = [d for d in wanted if d not in set(done)]
+        allowed = set(done)
+        stray = [d for d in wanted if d not in allowed]
         if not wanted:
             raise ValidationError({"documents": "Choose at least one document."})
         if stray:
@@ -511,8 +519,9 @@ def intra_coder_rows(
     (ids of the round's copies) with round 1 (``ROUND_1``) and round 2
     (``ROUND_2``) as the two coders; codes matched by path."""
     matched = _matched_documents(recode, source, coder)
-    codes, parents, variables, labels, colors, warnings = _code_union(recode, source)
-    code_of = {**{c: c for c in codes}, **_source_code_map(recode, source)}
+    codes, parents, variables, labels, colors, warnings, code_of = _code_union(
+        recode, source
+    )
     segs = [
         (d, ROUND_2, code, start, end)
         for d, code, start, end in _segments(list(matched.pairs), coder)
@@ -651,23 +660,24 @@ def _segments(
     return out
 
 
-def _source_code_map(recode: Project, source: Project) -> dict[int, int]:
-    """Each source code's id -> the round's code with the same path, or
-    itself when the round has none (then it counts as a code of its own)."""
-    by_path = {path: pk for pk, path in code_paths(recode).items()}
-    return {pk: by_path.get(path, pk) for pk, path in code_paths(source).items()}
+def _path_map(labels: dict[int, str], source_labels: dict[int, str]) -> dict[int, int]:
+    """Each source code's id -> the round's code with the same path, or itself
+    when the round has none (then it counts as a code of its own)."""
+    by_path = {path: pk for pk, path in labels.items()}
+    return {pk: by_path.get(path, pk) for pk, path in source_labels.items()}
 
 
 def _code_union(recode: Project, source: Project):
     """The round's codebook, then the source's codes whose path the round does
-    not have: ids, parents, variables, labels, colours and warnings."""
+    not have: ids, parents, variables, labels, colours, warnings, and each
+    source code's id in these codes."""
     codes, parents, variables, extra = codebook_structure(recode)
     labels = code_paths(recode)
     colors = dict(extra["colors"])
     warnings = list(extra["warnings"])
     s_codes, s_parents, s_variables, s_extra = codebook_structure(source)
     s_labels = code_paths(source)
-    mapped = _source_code_map(recode, source)
+    mapped = _path_map(labels, s_labels)
     only1 = [pk for pk in s_codes if mapped[pk] == pk]
     for pk in only1:
         parent = s_parents[pk]
@@ -695,4 +705,4 @@ def _code_union(recode: Project, source: Project):
             "Codes in round 2's codebook only: "
             + ", ".join(sorted(labels[pk] for pk in only2))
         )
-    return codes, parents, variables, labels, colors, warnings
+    return codes, parents, variables, labels, colors, warnings, mapped

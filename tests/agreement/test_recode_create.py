@@ -241,6 +241,7 @@ def counts():
         ({"count": 1, "slug": "not a slug"}, "slug", "slug"),
         ({}, "share", "exactly one of"),
         ({"share": 0.5, "count": 1}, "share", "exactly one of"),
+        ({"count": 1, "seed": "x"}, "seed", "whole number"),
     ],
 )
 def test_refusals_write_nothing(done, kwargs, field, message):
@@ -273,3 +274,13 @@ def test_rounds_newest_first_in_one_query(done, django_assert_max_num_queries):
         (first.slug, "coder1", 2, 1),
     ]
     assert recode_rounds(first) == []
+
+
+def test_a_pi_who_codes_recodes_as_a_pi(study):
+    """A PI may code (DESIGN.md): their done documents can be recoded; in the
+    round they stay a PI."""
+    set_status(study.documents[0], study.pi)
+    project = create(study, coder=study.pi, count=1)
+    roles = dict(project.memberships.values_list("user__username", "role"))
+    assert roles == {"pi": "pi"}
+    assert project.documents.get().assignments.get().coder == study.pi
