@@ -4,11 +4,16 @@ The matrix (DESIGN.md):
 - a PI of a project reads and manages everything in it;
 - a coder reads the documents assigned to them and, while the project is
   blind, only their own segments;
-- anyone else gets 404 (never 403), so project and document ids do not leak.
+- anyone else gets 404 (never 403), so project and document ids do not leak;
+- while a coder recodes documents in a recode round (test-retest), the same
+  documents of the source project are withheld from them, coding included,
+  until they mark the copy done: a 403 saying why on the coding page, out of
+  their document and segment lists in the API.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from .models import Assignment, Document, Membership, Project, Segment
@@ -67,13 +72,41 @@ def project_get_or_404(
     return project
 
 
+class RecodeWithheld(PermissionDenied):
+    """The document is in the user's unfinished recode round."""
+
+
+def recode_copies(user: AbstractBaseUser, document: str = "") -> QuerySet[Assignment]:
+    """The user's unfinished assignments, in recode rounds of the project of
+    the document at ``document`` (an ``OuterRef`` path; "" for a Document
+    query), of a copy of that document: the same text (checksum) and the
+    same external id or title, as the round's report matches them."""
+    at = f"{document}__" if document else ""
+    return (
+        Assignment.objects.filter(
+            coder=user,
+            document__project__recode_of=OuterRef(f"{at}project"),
+            document__project__recode_coder=user,
+            document__checksum=OuterRef(f"{at}checksum"),
+        )
+        .filter(
+            Q(document__external_id=OuterRef(f"{at}external_id"))
+            | Q(document__title=OuterRef(f"{at}title"))
+        )
+        .exclude(status=Assignment.Status.DONE)
+    )
+
+
 def documents_for(user: AbstractBaseUser, project: Project) -> QuerySet[Document]:
-    """Documents the user may read: all for a PI, assigned ones for a coder."""
+    """Documents the user may read: all for a PI, assigned ones for a coder
+    (but those withheld while the coder recodes them)."""
     role = role_in(user, project)
     if role == Membership.Role.PI:
         return project.documents.all()
     if role == Membership.Role.CODER:
-        return project.documents.filter(assignments__coder=user)
+        return project.documents.filter(assignments__coder=user).exclude(
+            Exists(recode_copies(user))
+        )
     return Document.objects.none()
 
 
@@ -94,13 +127,21 @@ def document_assignment_get_or_404(
     read a document assigned to them)."""
     if not user.is_authenticated:
         raise Http404("No such document.")
+    round_name = recode_copies(user, "document").values("document__project__name")
     assignment = (
         Assignment.objects.select_related("document")
         .filter(coder=user, document_id=document_id, document__project=project)
+        .annotate(recode_round=Subquery(round_name[:1]))
         .first()
     )
     if assignment is None or not is_member(user, project):
         return document_get_or_404(user, project, document_id), None
+    if assignment.recode_round and role_in(user, project) == Membership.Role.CODER:
+        raise RecodeWithheld(
+            f"“{assignment.document.title or 'This article'}” is in your recode "
+            f"round “{assignment.recode_round}”: your first coding of it stays out "
+            "of sight until you mark the copy there done."
+        )
     document = assignment.document
     document.project = project  # the caller's instance: no query for it later
     return document, assignment
@@ -124,6 +165,8 @@ def segments_visible(
     role = role_in(user, project)
     if role is None:
         return Segment.objects.none()
+    if role == Membership.Role.CODER:
+        qs = qs.exclude(Exists(recode_copies(user, "document")))
     if sees_others_segments(user, project):
         if role == Membership.Role.CODER:
             qs = qs.filter(document__assignments__coder=user)
