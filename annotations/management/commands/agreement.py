@@ -1,14 +1,8 @@
-import time
-from pathlib import Path
-
-from django.core.management.base import CommandError
-
 from ...services import agreement
-from ...stats import DEFAULT_RESAMPLES, DEFAULT_SEED, LEVELS
-from ..base import WorkbenchCommand, project_get
+from ..report_command import ReportCommand
 
 
-class Command(WorkbenchCommand):
+class Command(ReportCommand):
     help = (
         "Inter-coder agreement of a project: every coefficient per level, code "
         "and coder pair with bootstrap confidence intervals, as JSON or CSV "
@@ -18,12 +12,7 @@ class Command(WorkbenchCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("slug")
-        parser.add_argument("--format", choices=["json", "csv"], default="json")
-        parser.add_argument(
-            "--level", action="append", dest="levels", metavar="LEVEL",
-            help=f"only this level (repeat, or comma-separate): {', '.join(LEVELS)}",
-        )  # fmt: skip
+        super().add_arguments(parser)
         parser.add_argument(
             "--all-coded", action="store_true",
             help="every document two or more coders worked on, not only those "
@@ -34,38 +23,19 @@ class Command(WorkbenchCommand):
             help="add each coder against the adjudicated consensus as pairs",
         )  # fmt: skip
         parser.add_argument(
-            "--bootstrap", type=int, default=DEFAULT_RESAMPLES,
-            help=f"bootstrap resamples for the 95%% intervals, 0 for none "
-            f"(default {DEFAULT_RESAMPLES})",
-        )  # fmt: skip
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                            help=f"random seed of the bootstrap (default {DEFAULT_SEED})")  # fmt: skip
-        parser.add_argument(
             "--codebook-version", type=int, metavar="N",
             help="only documents whose counted coders coded every segment under "
             "published codebook version N; the others are left out, and counted",
         )  # fmt: skip
         parser.add_argument(
-            "--output", help="file to write (atomically); default: standard output"
-        )
-        parser.add_argument(
             "--no-cache", action="store_true",
             help="recompute even if the data has not changed since the last report",
         )  # fmt: skip
 
-    def handle(self, slug, format, levels, output, **options):
-        project = project_get(slug)
-        if levels:
-            levels = [
-                lv.strip() for item in levels for lv in item.split(",") if lv.strip()
-            ]
-        path = Path(output) if output else None
-        if path is not None and (path.is_dir() or not path.parent.is_dir()):
-            raise CommandError(f"{output}: not a file in an existing folder")
-        started = time.perf_counter()
-        report = agreement.agreement_report(
+    def report(self, project, levels, options):
+        return agreement.agreement_report(
             project,
-            levels=levels or None,
+            levels=levels,
             all_coded=options["all_coded"],
             with_consensus=options["with_consensus"],
             bootstrap=options["bootstrap"],
@@ -73,18 +43,10 @@ class Command(WorkbenchCommand):
             codebook_version=options["codebook_version"],
             use_cache=not options["no_cache"],
         )
-        if path is None:
-            text = (
-                agreement.agreement_json(report)
-                if format == "json"
-                else agreement.agreement_csv(report)
-            )
-            self.stdout.write(text, ending="")
-            return
-        n = agreement.agreement_file_write(report=report, fmt=format, path=path)
+
+    def written(self, report, slug, n, path):
         sample = report["sample"]
-        self.stdout.write(
+        return (
             f"wrote {n} results for {sample['documents']} documents and "
-            f"{len(sample['coders'])} coders of {slug} to {path} "
-            f"({time.perf_counter() - started:.1f} s)"
+            f"{len(sample['coders'])} coders of {slug} to {path}"
         )
