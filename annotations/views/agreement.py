@@ -25,9 +25,11 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from .. import permissions
+from ..exporters.methods import methods_paragraph
 from ..models import CodebookVersion, Document, Project
 from ..selectors.agreement import CONSENSUS_NAME, compare_lanes
 from ..selectors.codebook import code_paths
+from ..selectors.methods import methods_context
 from ..services import agreement as service
 from ..services.recode import recode_rounds
 from ..stats import DEFAULT_RESAMPLES, DEFAULT_SEED, LEVELS
@@ -331,7 +333,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         codes=[r["code"] for r in rows if r["code"] is not None],
         docs_page=page, docs=docs, query=_query(form, docs=None),
         options=form.options(), computed_at=parse_datetime(report["sample"]["computed_at"]),
-        api_query=_api_query(form),
+        api_query=_api_query(form), methods=methods_paragraph(report, methods_context(project)),
     )  # fmt: skip
     template = "annotations/agreement.html"
     if request.htmx:
