@@ -44,6 +44,9 @@ DESCRIPTIONS = {
     "filters do not apply; with the consensus included, coders are also "
     "compared with it).",
     "agreement.json": "The same agreement records as JSON.",
+    "METHODS.txt": "A draft reliability paragraph for a methods section, written "
+    "from agreement.json: it says only what the data shows; check it against "
+    "your study before use.",
     "segments.dta": "segments.csv for Stata 14+ (format 118): value labels for coder "
     "and code, strL text, times as %tc UTC.",
     "document_codes.dta": "document_codes.csv for Stata 14+ (format 118).",

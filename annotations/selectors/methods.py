@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from django.conf import settings
@@ -12,7 +11,7 @@ from django.db.models import Count, Q
 
 from ..exporters.methods import MethodsContext
 from ..models import AdjudicationState, CodebookVersion, Document, Project
-from ..services.exports import software_version
+from ..version import git_commit, software_version
 
 
 def methods_context(project: Project) -> MethodsContext:
@@ -43,29 +42,3 @@ def methods_context(project: Project) -> MethodsContext:
         software_version=software_version(),
         commit=git_commit(Path(settings.BASE_DIR)),
     )
-
-
-@functools.cache
-def git_commit(base: Path) -> str:
-    """The checkout's commit, short, read from ``.git`` without running git;
-    "" when there is none (an installed copy, a Docker image)."""
-    git = base / ".git"
-    try:
-        head = (git / "HEAD").read_text().strip()
-        if not head.startswith("ref: "):
-            return _short(head)
-        ref = head.removeprefix("ref: ")
-        if (git / ref).is_file():
-            return _short((git / ref).read_text().strip())
-        for line in (git / "packed-refs").read_text().splitlines():
-            sha, _, name = line.partition(" ")
-            if name == ref:
-                return _short(sha)
-    except OSError:
-        pass
-    return ""
-
-
-def _short(sha: str) -> str:
-    hexdigits = set("0123456789abcdef")
-    return sha[:7] if len(sha) == 40 and set(sha) <= hexdigits else ""

@@ -9,18 +9,15 @@ Text formats can also be streamed (an HTTP response), row by row.
 
 import contextlib
 import datetime as dt
-import functools
 import gc
 import itertools
 import json
 import os
 import tempfile
-import tomllib
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
@@ -37,6 +34,7 @@ from ..exporters.formats import (  # noqa: F401  (re-exported)
     ExportFormat,
 )
 from ..exporters.matrix import matrix_rows
+from ..exporters.methods import methods_paragraph
 from ..exporters.rows import (
     CONSENSUS_KEY,
     ExportContext,
@@ -46,21 +44,14 @@ from ..exporters.rows import (
 from ..models import Membership, Project
 from ..selectors import consensus_export
 from ..selectors import export as sel
+from ..selectors.methods import methods_context
 from ..selectors.segments_copy import SegmentCsvCopy
 from ..stats import RECORD_FIELDS
+from ..version import software_version
 from .agreement import agreement_flat_rows, agreement_json, agreement_report
 
 STREAM_CHUNK = 64 * 1024
-
-
-@functools.cache
-def software_version() -> str:
-    """The version in pyproject.toml (read once)."""
-    try:
-        with open(Path(settings.BASE_DIR) / "pyproject.toml", "rb") as f:
-            return str(tomllib.load(f)["project"]["version"])
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
-        return "unknown"
+METHODS = "METHODS.txt"  # in bundle.zip, beside agreement.json
 
 
 def export_format_get(name: str) -> ExportFormat:
@@ -298,6 +289,11 @@ class _Export:
             )
         return self._agreement
 
+    def methods_text(self) -> str:
+        """The methods paragraph of :meth:`agreement`'s report."""
+        context = methods_context(self.project)
+        return methods_paragraph(self.agreement(), context) + "\n"
+
     def rows_of(self, name: str, chunks: int) -> int:
         if name == "agreement.json":
             return len(self.agreement()["results"])
@@ -320,6 +316,11 @@ class _Export:
                 files[name] = Path(tmp) / name
                 rows[name] = self.write(name, files[name])
             rows.pop("load.R", None)
+            if manifest and "agreement.json" in members:
+                # A draft for the methods section, from the same report.
+                files[METHODS] = Path(tmp) / METHODS
+                files[METHODS].write_text(self.methods_text(), encoding="utf-8")
+                rows[METHODS] = 1
             rel_names = csv_export.coder_columns(
                 [self.ctx.coder_by_key[k].name for k in self.reliability_keys],
                 csv_export.RELIABILITY_COLUMNS,
@@ -330,7 +331,7 @@ class _Export:
                     rel_names, strict=True,
                 )
             )  # fmt: skip
-            names = [*members, "MANIFEST.json"] if manifest else members
+            names = [*files, "MANIFEST.json"] if manifest else members
             extra = {
                 "README.txt": bundle_exporter.readme_text(
                     self.ctx, names, coder_cols, left_out=left_out

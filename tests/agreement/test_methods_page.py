@@ -11,8 +11,9 @@ from django.utils.html import escape
 from annotations.exporters import methods as methods_module
 from annotations.exporters.methods import alpha_text, methods_paragraph
 from annotations.models import AdjudicationState
-from annotations.selectors.methods import git_commit, methods_context
+from annotations.selectors.methods import methods_context
 from annotations.services.agreement import agreement_report
+from annotations.version import git_commit
 from annotations.views import agreement as views
 
 from .conftest import coded_under_v2_but_one, find, publish

@@ -10,6 +10,8 @@ import zipfile
 import pandas as pd
 import pytest
 
+from annotations.exporters.methods import methods_paragraph
+from annotations.selectors.methods import methods_context
 from annotations.services import exports
 from tests import factories
 
@@ -28,10 +30,12 @@ def test_bundle_has_every_file_and_a_true_manifest(coded, tmp_path):
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
         assert (
-            set(exports.BUNDLE_MEMBERS) | {"load.R", "MANIFEST.json", "README.txt"}
+            set(exports.BUNDLE_MEMBERS)
+            | {"load.R", "MANIFEST.json", "README.txt", "METHODS.txt"}
             == names
         )
         manifest = json.loads(z.read("MANIFEST.json"))
+        methods = z.read("METHODS.txt").decode()
         for name, entry in manifest["files"].items():
             assert hashlib.sha256(z.read(name)).hexdigest() == entry["sha256"]
         readme = z.read("README.txt").decode()
@@ -44,6 +48,12 @@ def test_bundle_has_every_file_and_a_true_manifest(coded, tmp_path):
     assert manifest["files"]["segments.dta"]["rows"] == coded.live_count
     assert manifest["files"]["codebook.csv"]["rows"] == 4
     assert "code points" in readme and "segments.dta" in readme
+    assert "METHODS.txt: A draft reliability paragraph" in readme
+    # The paragraph of the bundle's own agreement report, as the page shows it.
+    report = json.loads((tmp_path / "out" / "agreement.json").read_text())
+    want = methods_paragraph(report, methods_context(coded.project))
+    assert methods == want + "\n" and "Krippendorff's α" in methods
+    assert manifest["files"]["METHODS.txt"]["rows"] == 1
     df = pd.read_csv(tmp_path / "out" / "segments.csv")
     assert len(df) == coded.live_count
 
