@@ -42,7 +42,6 @@ from ..models import (
     Membership,
     Project,
     Segment,
-    text_checksum,
 )
 from ..selectors.agreement import AgreementRows, codebook_structure
 from ..selectors.codebook import code_paths
@@ -341,8 +340,8 @@ def _documents_copy(
                 published=d.published,
                 metadata=d.metadata,
                 text=d.text,
-                length=len(d.text),
-                checksum=text_checksum(d.text),
+                length=d.length,
+                checksum=d.checksum,
             )  # fmt: skip
             for d in (originals[pk] for pk in chunk)
         ]
@@ -369,7 +368,7 @@ def _documents_copy(
                     created_at=now,
                     after={
                         "external_id": d.external_id,
-                        "checksum": text_checksum(d.text),
+                        "checksum": d.checksum,
                         "copy_of": {"project": source.slug, "document": d.pk},
                     },
                 )  # fmt: skip
