@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import permissions
@@ -351,11 +352,19 @@ def codebook_file_response(rows: list[dict], filename: str, fmt: str) -> HttpRes
 
 
 def _tree_fragment(request: HttpRequest, project: Project) -> HttpResponse:
-    return render(
-        request,
-        "annotations/codebook.html#tree",
-        _context(project, tree=code_tree(project)),
+    """The tree after a move, and the Versions section out of band: a code's
+    position is part of the codebook, so "changed since vN" may change."""
+    tree = code_tree(project)
+    response = render(
+        request, "annotations/codebook.html#tree", _context(project, tree=tree)
     )
+    versions = render_to_string(
+        "annotations/codebook.html#versions",
+        _context(project, tree=tree, oob=True, **versions_context(project, tree)),
+        request=request,
+    )
+    response.content += versions.encode()
+    return response
 
 
 def _error(request: HttpRequest, project: Project, exc: Exception) -> HttpResponse:

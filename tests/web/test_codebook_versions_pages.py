@@ -132,6 +132,22 @@ def test_htmx_publish_answers_the_section_only(pi_client, study):
     assert CodebookVersion.objects.count() == 1
 
 
+def test_an_htmx_move_updates_the_versions_section_out_of_band(pi_client, study):
+    codebook_publish(project=study.project, actor=study.pi)
+    move = url("code_move", "takedowns", study.codes["actor"].pk)
+    response = pi_client.post(move, {"direction": "down"}, **HX)
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    assert 'id="code-tree"' in body
+    # A position is part of the codebook: the section says so without a reload.
+    section = body[body.index('<section id="versions"') :]
+    assert section.startswith(
+        '<section id="versions" class="panel" aria-labelledby="versions-h" '
+        'hx-swap-oob="outerHTML">'
+    )
+    assert "Changed since v1" in section and "Publish version 2" in section
+
+
 def test_a_refused_plain_publish_answers_400_with_the_page_and_the_note_kept(
     pi_client, study
 ):
