@@ -376,10 +376,14 @@ def codebook_publish(
     last = (
         CodebookVersion.objects.filter(project=locked)
         .order_by("-number")
-        .only("number", "checksum")
+        .only("number", "snapshot")
         .first()
     )
-    if last is not None and last.checksum == checksum:
+    # "Unchanged" is what the page's "changed since" says: the diff, which
+    # matches codes by id. The checksum leaves ids out, so a code merged away
+    # and made again alike changes no checksum, yet its segments carry a new
+    # code_id that the next version's file must hold.
+    if last is not None and not codebook_diff(last.snapshot, snapshot):
         raise ValidationError(
             {"codebook": f"The codebook has not changed since version {last.number}: "
              "there is nothing new to publish."}
