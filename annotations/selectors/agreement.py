@@ -25,7 +25,6 @@ when it is added.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +36,6 @@ from ..models import (
     AdjudicationState,
     Assignment,
     Code,
-    CodebookVersion,
     ConsensusSegment,
     Document,
     HistoryEvent,
@@ -240,12 +238,11 @@ def agreement_rows(
     )
     sample = docs[per_doc >= 2] if pairs.size else np.zeros(0, np.int64)
     pairs = pairs[np.isin(pairs[:, 0], sample)]
-    left_out = np.zeros(0, np.int64)
-    if codebook_version is not None:
-        # Whole documents go, never single segments: without its v1 segment
-        # a coder would look as if they had not coded that passage, a
-        # disagreement that nobody made.
-        left_out = _other_version_documents(project, pairs, codebook_version)
+    # Whole documents go, never single segments: without its v1 segment a
+    # coder would look as if they had not coded that passage, a disagreement
+    # that nobody made.
+    left_out, versions = codebook_versions_coded(project, pairs, codebook_version)
+    if left_out.size:
         sample = sample[~np.isin(sample, left_out)]
         pairs = pairs[np.isin(pairs[:, 0], sample)]
     base = int(max(pairs[:, 1].max(initial=0), segs[:, 1].max(initial=0))) + 2
@@ -278,7 +275,6 @@ def agreement_rows(
     if with_consensus:
         consensus = _with_consensus(project, segs, pairs, lengths, data)
         names[CONSENSUS_ID] = CONSENSUS_NAME
-    versions = codebook_versions_coded(project, pairs)
     warnings = extra["warnings"]
     if len(versions) > 1:
         warnings = [*warnings, versions_warning(versions)]
@@ -299,62 +295,59 @@ def agreement_rows(
     )
 
 
-def _other_version_documents(
-    project: Project, pairs: np.ndarray, number: int
-) -> np.ndarray:
-    """The documents of ``pairs`` where a counted coder has a live segment
-    coded under a codebook version other than ``number`` (or before the
-    first), sorted."""
-    if not pairs.size:
-        return np.zeros(0, np.int64)
-    # exclude() on a nullable column keeps the NULLs: before the first version.
-    other = (
+def codebook_versions_coded(
+    project: Project, pairs: np.ndarray, number: int | None = None
+) -> tuple[np.ndarray, dict[int | None, int]]:
+    """The documents of ``pairs`` that the ``codebook_version=number`` option
+    leaves out (a counted coder has a live segment there under another
+    version, or before the first; none without ``number``), sorted, and how
+    many live segments of the pairs on the other documents were coded under
+    each version (None first, then ascending).
+
+    One grouped query, and none before the project publishes a version (the
+    option is refused then, see ``codebook_version_check``), so projects
+    without versions pay nothing for it.
+    """
+    none = np.zeros(0, np.int64)
+    if not pairs.size or project.codebook_version is None:
+        return none, {}
+    grouped = (
         Segment.objects.filter(document__project=project, deleted_at=None)
-        .exclude(codebook_version=number)
-        .values_list("document_id", "coder_id")
-        .distinct()
+        .values("document_id", "coder_id", "codebook_version")
+        .annotate(n=Count("pk"))
+        .values_list("document_id", "coder_id", "codebook_version", "n")
         .order_by()
     )
-    found = np.asarray(list(other), dtype=np.int64).reshape(-1, 2)
+    # The version as -1 when None (numbers start at 1): one integer array.
+    found = np.asarray(
+        [(d, c, -1 if v is None else v, n) for d, c, v, n in grouped], dtype=np.int64
+    ).reshape(-1, 4)
     base = int(max(pairs[:, 1].max(), found[:, 1].max(initial=0))) + 2
-    counted = np.isin(
-        _keys(found[:, 0], found[:, 1], base), _keys(pairs[:, 0], pairs[:, 1], base)
-    )
-    return np.unique(found[counted, 0])
-
-
-def codebook_versions_coded(
-    project: Project, pairs: np.ndarray
-) -> dict[int | None, int]:
-    """How many live segments of the (document, coder) ``pairs`` were coded
-    under each codebook version (None: before the first published one).
-
-    Read apart from the engine's arrays, and only once a version exists, so
-    projects without versions pay nothing for it.
-    """
-    if not pairs.size or not CodebookVersion.objects.filter(project=project).exists():
-        return {}
-    wanted = {(int(d), int(c)) for d, c in pairs.tolist()}
-    docs = sorted({d for d, _ in wanted})
-    counts: Counter = Counter()
-    for i in range(0, len(docs), 5000):  # bounded IN lists (SQLite's limit)
-        grouped = (
-            Segment.objects.filter(document_id__in=docs[i : i + 5000], deleted_at=None)
-            .values("document_id", "coder_id", "codebook_version")
-            .annotate(n=Count("pk"))
-            .values_list("document_id", "coder_id", "codebook_version", "n")
-            .order_by()
+    found = found[
+        np.isin(
+            _keys(found[:, 0], found[:, 1], base),
+            _keys(pairs[:, 0], pairs[:, 1], base),
         )
-        for doc, coder, version, n in grouped:
-            if (doc, coder) in wanted:
-                counts[version] += n
-    return dict(sorted(counts.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0)))
+    ]
+    left_out = none
+    if number is not None:
+        left_out = np.unique(found[found[:, 2] != number, 0])
+        found = found[~np.isin(found[:, 0], left_out)]
+    # np.unique sorts: -1 (None) first, then the versions ascending.
+    versions, where = np.unique(found[:, 2], return_inverse=True)
+    totals = np.zeros(versions.size, np.int64)
+    np.add.at(totals, where.ravel(), found[:, 3])
+    return left_out, {
+        (None if v == -1 else int(v)): int(n)
+        for v, n in zip(versions.tolist(), totals.tolist(), strict=True)
+    }
 
 
 def versions_warning(versions: dict[int | None, int]) -> str:
     """The report's note when a sample mixes codebook versions."""
     parts = [
-        f"{'before the first version' if v is None else f'v{v}'}: {n:,} segments"
+        f"{'before the first version' if v is None else f'v{v}'}: "
+        f"{n:,} segment{'' if n == 1 else 's'}"
         for v, n in versions.items()
     ]
     return (
