@@ -31,12 +31,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..sampling import stratify_label
+from ..stats.thresholds import GOOD, TENTATIVE, prevalence_paradox
 
 SOFTWARE_NAME = "Coding Workbench"
-TENTATIVE, GOOD = 0.667, 0.800  # Krippendorff (2004, p. 241)
-# The Agreement page's prevalence-paradox rule (views/agreement.py): high
-# percent agreement, kappa at least this much lower.
-PARADOX_AGREEMENT, PARADOX_GAP = 0.80, 0.20
 MINUS = "\u2212"
 CONSENSUS = "consensus"  # the adjudicated version's name in the report
 ONE_CATEGORY = "one category only"  # the engine's note for a constant code
@@ -315,8 +312,10 @@ def _headline(report: dict, level: str, ctx_coders: int) -> list[str]:
     return out
 
 
-def _flags(report: dict, level: str) -> list[str]:
-    """Codes (and variables) below .667; the prevalence paradox."""
+def _flags(report: dict, level: str, ctx_coders: int) -> list[str]:
+    """Codes (and variables) below .667; the prevalence paradox. The κ it
+    compares is the report's Cohen's κ: with more than two coders, the mean
+    over coder pairs (not the Fleiss' κ of the headline), and says so."""
     out = []
     overall = _overall(report, level, "krippendorff_alpha")
     low = [
@@ -339,14 +338,13 @@ def _flags(report: dict, level: str) -> list[str]:
     ac1s = {r["code"]: r for r in _rows(report, "document", "gwet_ac1")}
     for pa in _rows(report, "document", "percent_agreement"):
         kappa = kappas.get(pa["code"])
-        if pa["value"] is None or _value(kappa) is None:
-            continue
-        if (
-            pa["value"] >= PARADOX_AGREEMENT
-            and pa["value"] - kappa["value"] >= PARADOX_GAP
-        ):
+        if prevalence_paradox(pa["value"], _value(kappa)):
             label = "all codes together" if pa["code"] is None else pa["code"]
-            parts = [percent_text(pa["value"]), f"κ = {alpha_text(kappa['value'])}"]
+            kappa_name = "κ" if ctx_coders == 2 else "mean pairwise Cohen's κ"
+            parts = [
+                percent_text(pa["value"]),
+                f"{kappa_name} = {alpha_text(kappa['value'])}",
+            ]
             if _value(ac1s.get(pa["code"])) is not None:
                 parts.append(f"AC1 = {alpha_text(ac1s[pa['code']]['value'])}")
             paradox.append(f"{label} ({', '.join(parts)})")
@@ -506,7 +504,7 @@ def methods_sentences(report: dict[str, Any], context: MethodsContext) -> list[s
     out = _sample(report, context)
     if headline is not None:
         out += _headline(report, headline, coders)
-        out += _flags(report, headline)
+        out += _flags(report, headline, coders)
     out += _variable_sentence(report)
     out += _text_levels(report, headline)
     out += _consensus(report, context)

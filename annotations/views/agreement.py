@@ -33,6 +33,7 @@ from ..selectors.methods import methods_context
 from ..services import agreement as service
 from ..services.recode import recode_rounds
 from ..stats import DEFAULT_RESAMPLES, DEFAULT_SEED, LEVELS
+from ..stats.thresholds import prevalence_paradox
 from . import agreement_charts as charts
 
 DOCS_PER_PAGE = 25
@@ -68,7 +69,6 @@ RAW_COEFFICIENTS = frozenset(
     }
 )
 ALL_CODES = "-"  # the code filter's value for the rows over all codes together
-PARADOX_AGREEMENT, PARADOX_GAP = 0.80, 0.20
 
 
 class AgreementForm(forms.Form):
@@ -158,11 +158,7 @@ def summary_rows(report: dict) -> list[dict]:
                 }
             )
         pa, kappa = found["doc_pa"], found["doc_kappa"]
-        paradox = bool(
-            pa and kappa and pa["value"] is not None and kappa["value"] is not None
-            and pa["value"] >= PARADOX_AGREEMENT
-            and pa["value"] - kappa["value"] >= PARADOX_GAP
-        )  # fmt: skip
+        paradox = bool(pa and kappa) and prevalence_paradox(pa["value"], kappa["value"])
         head = found["doc_alpha"] or found["chr_alpha"] or found["u_alpha"]
         rows.append(
             {

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-GOOD, TENTATIVE = 0.800, 0.667  # Krippendorff (2004, p. 241)
+from ..stats.thresholds import GOOD, TENTATIVE
 
 
 def band(value: float | None) -> str:

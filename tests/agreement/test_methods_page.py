@@ -8,13 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from annotations.exporters import methods as methods_module
 from annotations.exporters.methods import alpha_text, methods_paragraph
 from annotations.models import AdjudicationState
 from annotations.selectors.methods import methods_context
 from annotations.services.agreement import agreement_report
 from annotations.version import git_commit
-from annotations.views import agreement as views
 
 from .conftest import coded_under_v2_but_one, find, publish
 
@@ -164,10 +162,3 @@ def test_git_commit_read_without_git(tmp_path):
     git_commit.cache_clear()
     assert git_commit(tmp_path) == "cdcdcdc"
     git_commit.cache_clear()
-
-
-def test_paradox_rule_matches_the_page():
-    assert (methods_module.PARADOX_AGREEMENT, methods_module.PARADOX_GAP) == (
-        views.PARADOX_AGREEMENT,
-        views.PARADOX_GAP,
-    )

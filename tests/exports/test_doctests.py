@@ -12,6 +12,8 @@ MODULES = [
     "annotations.exporters.stata_cells",
     "annotations.exporters.r_script", "annotations.exporters.refi_qda",
     "annotations.importers.refi_qda", "annotations.services.qdpx",
+    "annotations.exporters.methods", "annotations.stats.thresholds",
+    "annotations.services.codebook_versions",
 ]  # fmt: skip
 
 

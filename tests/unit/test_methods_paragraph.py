@@ -1,12 +1,10 @@
 """The methods paragraph from a hand-made agreement report: each sentence
 checked on its own, and the cases that change what may be said."""
 
-import doctest
 from dataclasses import replace
 
 import pytest
 
-from annotations.exporters import methods
 from annotations.exporters.methods import (
     MethodsContext,
     alpha_text,
@@ -71,10 +69,6 @@ def having(items, start):
     hits = [s for s in items if s.startswith(start)]
     assert len(hits) <= 1, hits
     return hits[0] if hits else None
-
-
-def test_docstring_examples():
-    assert doctest.testmod(methods).failed == 0
 
 
 # -- numbers ---------------------------------------------------------------------
@@ -195,6 +189,15 @@ def test_prevalence_paradox_named_with_ac1():
         "(90%, κ = .40, AC1 = .85): the prevalence paradox"
     )
     assert not having(sentences(), "Percent agreement was high")
+
+
+def test_with_three_coders_the_paradox_names_the_mean_pairwise_kappa():
+    # The report's Cohen's κ without a pair is the mean over coder pairs;
+    # the headline's κ with three coders is Fleiss'.
+    report = make_report(coders=("ann", "bob", "cy"))
+    report["results"][1]["value"] = 0.4
+    s = having(sentences(report), "Percent agreement was high")
+    assert "(90%, mean pairwise Cohen's κ = .40, AC1 = .85)" in s
 
 
 def test_bootstrap_sentence_and_no_intervals_without_it():
