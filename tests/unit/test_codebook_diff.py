@@ -167,12 +167,3 @@ def test_checksum_is_sha256_of_the_canonical_file_rows_without_ids():
     assert snapshot_checksum(snap(*reversed(rows))) != snapshot_checksum(V1)
     renamed = snap(row(1, "Actor", key="a"), *rows[1:])
     assert snapshot_checksum(renamed) != snapshot_checksum(V1)
-
-
-def test_docstring_examples():
-    import doctest
-
-    from annotations.services import codebook_versions
-
-    result = doctest.testmod(codebook_versions)
-    assert result.attempted > 0 and result.failed == 0

@@ -1,6 +1,5 @@
 """Publishing codebook versions, and the version every way of coding records."""
 
-import doctest
 import threading
 import time
 
@@ -43,13 +42,6 @@ def counts():
 
 
 # --- publishing -------------------------------------------------------------------
-
-
-def test_the_worked_examples_in_the_docstrings_hold():
-    from annotations.services import codebook_versions
-
-    result = doctest.testmod(codebook_versions)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_the_first_publish_is_version_1_with_every_code_and_a_history_row(study):
