@@ -36,8 +36,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -66,6 +64,7 @@ from ..stats import (
     AgreementRecord,
     compute_agreement,
 )
+from .files import atomic_write
 
 MAX_BOOTSTRAP = 10_000
 # Bump when the cached payload's shape changes: old entries are then ignored
@@ -454,12 +453,5 @@ def agreement_file_write(*, report: dict, fmt: str, path: Path) -> int:
     if fmt not in ("json", "csv"):
         raise ValidationError({"format": "format must be json or csv"})
     text = agreement_json(report) if fmt == "json" else agreement_csv(report)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
     return len(report["results"])

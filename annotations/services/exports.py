@@ -14,8 +14,7 @@ import itertools
 import json
 import os
 import tempfile
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -49,6 +48,7 @@ from ..selectors.segments_copy import SegmentCsvCopy
 from ..stats import RECORD_FIELDS
 from ..version import software_version
 from .agreement import agreement_flat_rows, agreement_json, agreement_report
+from .files import atomic_write
 
 STREAM_CHUNK = 64 * 1024
 METHODS = "METHODS.txt"  # in bundle.zip, beside agreement.json
@@ -369,22 +369,6 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _atomic(path: Path, write: Callable[[Path], int]) -> int:
-    """Run ``write`` on a temporary file beside ``path`` and rename it into
-    place; on any error remove the temporary file and leave ``path`` alone."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ValidationError(f"The folder {str(path.parent)!r} does not exist.")
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
-    try:
-        rows = write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return rows
-
-
 def export_write(
     *,
     project: Project,
@@ -400,7 +384,7 @@ def export_write(
         raise ValidationError(
             "The project has no codes: a REFI-QDA codebook needs one."
         )
-    return _atomic(Path(path), lambda tmp: run.write(fmt.name, tmp))
+    return atomic_write(path, lambda tmp: run.write(fmt.name, tmp))
 
 
 def export_stream(

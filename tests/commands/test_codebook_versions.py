@@ -1,6 +1,7 @@
 """manage.py codebook_publish and codebook_export."""
 
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -80,6 +81,25 @@ def test_export_of_a_missing_version_is_refused(study, tmp_path):
     assert not out.exists()
     with pytest.raises(CommandError, match="no project with slug"):
         call_command("codebook_export", "nope")
+
+
+def test_export_writes_whole_files_or_none(study, tmp_path, monkeypatch):
+    missing = tmp_path / "no-such-folder" / "x.json"
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("codebook_export", "takedowns", "--output", str(missing))
+    out = tmp_path / "x.json"
+    out.write_text("the old file")
+
+    def broken(self, *args, **kwargs):
+        Path.write_bytes(self, b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Path, "write_text", broken)
+    with pytest.raises(OSError, match="disk full"):
+        call_command("codebook_export", "takedowns", "--output", str(out))
+    monkeypatch.undo()
+    assert out.read_text() == "the old file"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temporary left
 
 
 @pytest.mark.slow

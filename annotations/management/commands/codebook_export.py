@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 from ...exporters.codebook import codebook_file_csv, codebook_file_json
 from ...models import CodebookVersion
 from ...selectors.codebook import codebook_rows
+from ...services.files import atomic_write
 from ..base import WorkbenchCommand, project_get
 
 
@@ -48,7 +49,5 @@ class Command(WorkbenchCommand):
         path = Path(output)
         if path.is_dir():
             raise CommandError(f"{output} is a folder: give a file name")
-        tmp = path.with_name(path.name + ".partial")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         self.stdout.write(f"wrote {len(rows)} codes of {slug} to {path}")
