@@ -70,7 +70,8 @@ MAX_BOOTSTRAP = 10_000
 # Bump when the cached payload's shape changes: old entries are then ignored
 # (and pruned) instead of being served to code that expects the new shape.
 # 3: span precision/recall rows against the consensus.
-PAYLOAD_VERSION = 3
+# 4: the sample's codebook_versions, codebook_version, left_out_other_versions.
+PAYLOAD_VERSION = 4
 KEEP_REPORTS = 12  # cached reports per project (one per set of parameters)
 CONFIDENCE = 0.95
 Engine = Callable[..., list[AgreementRecord]]
@@ -87,11 +88,8 @@ class AgreementParams:
 
     @property
     def key(self) -> str:
-        """The cache key of the parameters (the data has its fingerprint).
-
-        Without a codebook version the key is the one reports had before the
-        option existed, so their cached entries stay valid.
-        """
+        """The cache key of the parameters (the data has its fingerprint);
+        ``;codebook_version=N`` only with that option."""
         key = (
             f"v{PAYLOAD_VERSION};"
             f"levels={','.join(self.levels)};all_coded={int(self.all_coded)};"
@@ -222,10 +220,6 @@ def agreement_payload(
             .first()
         )
         if hit is not None:
-            # Entries stored before the codebook_version option were computed
-            # without it (their key has none): these are their true values.
-            hit["report"]["sample"].setdefault("codebook_version", None)
-            hit["report"]["sample"].setdefault("left_out_other_versions", 0)
             return hit
     started = time.perf_counter()
     payload = _compute(project, params, engine)

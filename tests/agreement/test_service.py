@@ -218,7 +218,6 @@ def test_codebook_version_is_part_of_the_cache_key(coding):
     publish(coding.project, 1, 2)
     plain = agreement_params(bootstrap=0)
     assert plain.codebook_version is None
-    # Unchanged without the option: reports cached before it stay valid.
     assert plain.key == (
         f"v{PAYLOAD_VERSION};levels=document,variable,character,unitizing,span;"
         f"all_coded=0;consensus=0;bootstrap=0;seed={DEFAULT_SEED}"
@@ -244,16 +243,3 @@ def test_codebook_version_is_part_of_the_cache_key(coding):
     assert sorted(AgreementCache.objects.values_list("params", flat=True)) == sorted(
         [plain.key, v2.key]
     )
-
-
-def test_a_report_cached_before_the_option_reads_as_without_it(coding):
-    agreement_report(coding.project, bootstrap=0)
-    entry = AgreementCache.objects.get()
-    for key in ("codebook_version", "left_out_other_versions"):
-        del entry.payload["report"]["sample"][key]
-    entry.save(update_fields=["payload"])
-    engine = Counting()
-    report = agreement_report(coding.project, bootstrap=0, engine=engine)
-    assert engine.calls == 0
-    assert report["sample"]["codebook_version"] is None
-    assert report["sample"]["left_out_other_versions"] == 0
