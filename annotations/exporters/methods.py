@@ -59,7 +59,6 @@ class MethodsContext:
     reliability_coders: int | None = None
     reliability_seed: int | None = None
     reliability_stratify: str = ""
-    codebook_version: int | None = None
     codebook_checksums: tuple[tuple[int, str], ...] = ()
     adjudicated_documents: int = 0
     software: str = SOFTWARE_NAME
@@ -549,7 +548,7 @@ def methods_paragraph(report: dict[str, Any], context: MethodsContext) -> str:
     ...     row("document", "frame", "krippendorff_alpha", 0.55, 0.3, 0.79)]}
     >>> ctx = MethodsContext(project_name="Demo", documents=100, blind=True,
     ...     reliability_share=0.2, reliability_coders=2, reliability_seed=7,
-    ...     codebook_version=2, codebook_checksums=((2, "ab12"),),
+    ...     codebook_checksums=((2, "ab12"),),
     ...     adjudicated_documents=3, software_version="0.1.0")
     >>> for sentence in methods_sentences(report, ctx):
     ...     print(sentence)

@@ -36,7 +36,6 @@ def methods_context(project: Project) -> MethodsContext:
         reliability_coders=project.reliability_coders,
         reliability_seed=project.reliability_seed,
         reliability_stratify=project.reliability_stratify,
-        codebook_version=project.codebook_version,
         codebook_checksums=checksums,
         adjudicated_documents=counts["adjudicated"],
         software_version=software_version(),

@@ -329,11 +329,13 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         codes=[r["code"] for r in rows if r["code"] is not None],
         docs_page=page, docs=docs, query=_query(form, docs=None),
         options=form.options(), computed_at=parse_datetime(report["sample"]["computed_at"]),
-        api_query=_api_query(form), methods=methods_paragraph(report, methods_context(project)),
+        api_query=_api_query(form),
     )  # fmt: skip
     template = "annotations/agreement.html"
+    target = (request.htmx.target or "") if request.htmx else ""
+    if target != "documents":  # the documents pager does not show the paragraph
+        context["methods"] = methods_paragraph(report, methods_context(project))
     if request.htmx:
-        target = request.htmx.target or ""
         template += "#documents" if target == "documents" else "#results"
     return render(request, template, context)
 

@@ -269,7 +269,7 @@ def test_consensus_comparison_from_the_report():
 
 def test_codebook_version_and_checksum():
     sha = "a" * 64
-    ctx = replace(CTX, codebook_version=2, codebook_checksums=((1, "b" * 64), (2, sha)))
+    ctx = replace(CTX, codebook_checksums=((1, "b" * 64), (2, sha)))
     one = make_report(codebook_versions=[{"version": 2, "segments": 300}])
     assert (
         f"All coding in the sample was done under codebook version 2 (SHA-256 {sha})."
