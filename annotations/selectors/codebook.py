@@ -41,34 +41,29 @@ def code_tree(
     return build(None, "", 0)
 
 
+def paths_of(names: dict[int, tuple[int | None, str]]) -> dict[int, str]:
+    """Each code's full path ("parent/child") by id, from (parent id, name)
+    by id. A missing parent ends a path; a cycle (a corrupt codebook) stops
+    after 100 steps.
+
+    >>> paths_of({1: (None, "actor"), 2: (1, "police"), 3: (9, "orphan")})
+    {1: 'actor', 2: 'actor/police', 3: 'orphan'}
+    """
+    paths: dict[int, str] = {}
+    for pk, (parent, name) in names.items():
+        parts, seen = [name], 0
+        while parent is not None and parent in names and seen < 100:
+            parent, parent_name = names[parent]
+            parts.append(parent_name)
+            seen += 1
+        paths[pk] = "/".join(reversed(parts))
+    return paths
+
+
 def code_paths(project: Project) -> dict[int, str]:
     """Each code's full path ("parent/child") by id."""
-    rows = {
-        pk: (parent, name)
-        for pk, parent, name in Code.objects.filter(project=project).values_list(
-            "pk", "parent_id", "name"
-        )
-    }
-    paths: dict[int, str] = {}
-
-    def path(pk: int) -> str:
-        if pk not in paths:
-            parent, name = rows[pk]
-            seen = 0
-            parts = [name]
-            while parent is not None and seen < 100:
-                parent_row = rows.get(parent)
-                if parent_row is None:
-                    break
-                parts.append(parent_row[1])
-                parent = parent_row[0]
-                seen += 1
-            paths[pk] = "/".join(reversed(parts))
-        return paths[pk]
-
-    for pk in rows:
-        path(pk)
-    return paths
+    rows = Code.objects.filter(project=project).values_list("pk", "parent_id", "name")
+    return paths_of({pk: (parent, name) for pk, parent, name in rows})
 
 
 def segment_counts(project: Project) -> dict[int, int]:
@@ -96,21 +91,12 @@ def codebook_rows(
         Code.objects.filter(project=project) if codes is None else codes,
         key=lambda c: (c.order, c.pk),
     )
-    names = {c.pk: (c.parent_id, c.name) for c in codes}
-
-    def path(pk: int) -> str:
-        parts, seen = [], 0
-        while pk in names and seen < 100:  # a cycle would be a corrupt codebook
-            pk, name = names[pk]
-            parts.append(name)
-            seen += 1
-        return "/".join(reversed(parts))
-
+    paths = paths_of({c.pk: (c.parent_id, c.name) for c in codes})
     rows = []
     for code in codes:
         row: dict[str, Any] = {"id": code.pk}
         row.update({f: getattr(code, f) for f in CODEBOOK_FILE_FIELDS if f != "parent"})
-        row["parent"] = path(code.parent_id) if code.parent_id else ""
+        row["parent"] = paths.get(code.parent_id, "") if code.parent_id else ""
         rows.append(row)
     # Stable: siblings stay in (order, id) order.
     rows.sort(

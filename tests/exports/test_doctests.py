@@ -13,7 +13,7 @@ MODULES = [
     "annotations.exporters.r_script", "annotations.exporters.refi_qda",
     "annotations.importers.refi_qda", "annotations.services.qdpx",
     "annotations.exporters.methods", "annotations.stats.thresholds",
-    "annotations.services.codebook_versions",
+    "annotations.services.codebook_versions", "annotations.selectors.codebook",
 ]  # fmt: skip
 
 
